@@ -1,0 +1,70 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { SENTRY_BRIDGE } from '../transaction.internal-constants.js';
+import { TransactionIdPolicy } from '../id/transaction-id.policy.js';
+import type { SentryBridge } from '../sentry/sentry-bridge.js';
+import { currentTransactionId, transactionStorage } from './transaction.storage.js';
+
+/**
+ * The transaction ID of the current request, message or job, anywhere in its async flow: after
+ * awaits, in promise chains, in rxjs pipes, in guards and exception filters.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class OrdersService {
+ *   constructor(private readonly transaction: TransactionContext) {}
+ *
+ *   async place(order: Order) {
+ *     await this.repository.save(order);
+ *     this.logger.log(`order saved in ${this.transaction.id}`);
+ *   }
+ * }
+ * ```
+ *
+ * @publicApi
+ */
+@Injectable()
+export class TransactionContext {
+  constructor(
+    private readonly policy: TransactionIdPolicy,
+    @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
+  ) {}
+
+  /** The current transaction ID; `undefined` outside any request, message or `run()`. */
+  get id(): string | undefined {
+    return currentTransactionId();
+  }
+
+  /**
+   * Runs `fn` as a unit of work of its own, with `id` as its transaction ID (a fresh one when
+   * omitted): for cron jobs, queue consumers and scripts that no request started. With Sentry,
+   * the work gets its own isolation scope, tagged with the ID.
+   *
+   * @throws TypeError when `id` is given but not a valid transaction ID.
+   *
+   * @example
+   * ```ts
+   * @Cron('0 * * * *')
+   * sync() {
+   *   return this.transaction.run(undefined, () => this.inventory.sync());
+   * }
+   * ```
+   */
+  run<T>(id: string | undefined, fn: () => T): T {
+    if (id === undefined) return this.enter(this.policy.generate(), fn);
+    if (!this.policy.isValid(id)) {
+      throw new TypeError(
+        'nestjs-transaction-id: TransactionContext.run() was given an invalid transaction ID.',
+      );
+    }
+    return this.enter(id, fn);
+  }
+
+  /** Runs `fn` with an ID already settled by the library (no second validation). */
+  enter<T>(id: string, fn: () => T): T {
+    const store = { id };
+    if (this.sentry === undefined) return transactionStorage.run(store, fn);
+    const outermost = transactionStorage.getStore() === undefined;
+    return this.sentry.isolate(id, outermost, () => transactionStorage.run(store, fn));
+  }
+}

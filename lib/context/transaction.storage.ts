@@ -1,0 +1,17 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** What the library keeps for one unit of work. */
+export interface TransactionStore {
+  readonly id: string;
+}
+
+/**
+ * The one store of transaction IDs in this process. Module-level on purpose: decorators, carriers
+ * and Sentry's event processor read it without dependency injection.
+ */
+export const transactionStorage = new AsyncLocalStorage<TransactionStore>();
+
+/** The transaction ID of the current async flow, if any. */
+export function currentTransactionId(): string | undefined {
+  return transactionStorage.getStore()?.id;
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  RESOLVED_TRANSACTION_OPTIONS,
+  SENTRY_TAG_MAX_LENGTH,
+} from '../transaction.internal-constants.js';
+import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
+
+/** What `TransactionIdPolicy.settle()` returns when an invalid ID must turn the work away. */
+export const REJECTED = Symbol('nestjs-transaction-id:rejected');
+
+/**
+ * Printable ASCII, no leading or trailing space: whatever a custom `validate` accepts, an ID must
+ * be safe in a header, a log line and a Sentry tag (no CR/LF, no control characters).
+ */
+const SAFE_ID = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * Decides the transaction ID of a unit of work from what came in with it: keeps a valid incoming
+ * ID, makes a fresh one when there is none, and replaces or rejects an invalid one.
+ */
+@Injectable()
+export class TransactionIdPolicy {
+  private readonly logger = new Logger('TransactionModule');
+  private warnedAboutGenerate = false;
+
+  constructor(
+    @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
+  ) {
+    const sample = this.callGenerate();
+    if (!this.isValid(sample)) {
+      throw new Error(
+        'nestjs-transaction-id: option "generate" returned an ID that "validate" refuses ' +
+          `(${JSON.stringify(sample)}); make them agree.`,
+      );
+    }
+  }
+
+  /**
+   * The ID for a unit of work, given the incoming value: `undefined` when none came, `null` when
+   * several did (repeated header lines), otherwise the value itself.
+   */
+  settle(incoming: string | null | undefined): string | typeof REJECTED {
+    if (incoming === undefined) return this.generate();
+    if (incoming !== null && this.isValid(incoming)) return incoming;
+    return this.options.invalid === 'reject' ? REJECTED : this.generate();
+  }
+
+  /** Whether a value is acceptable as a transaction ID. */
+  isValid(value: unknown): value is string {
+    return (
+      typeof value === 'string' &&
+      value.length <= SENTRY_TAG_MAX_LENGTH &&
+      SAFE_ID.test(value) &&
+      this.options.validate(value) === true
+    );
+  }
+
+  /** A fresh ID; falls back to a random UUID if a custom `generate` misbehaves at run time. */
+  generate(): string {
+    const id = this.callGenerate();
+    if (this.isValid(id)) return id;
+    if (!this.warnedAboutGenerate) {
+      this.warnedAboutGenerate = true;
+      this.logger.warn(
+        'Option "generate" returned an invalid ID; using random UUIDs instead until it recovers.',
+      );
+    }
+    return randomUUID();
+  }
+
+  private callGenerate(): unknown {
+    try {
+      return this.options.generate();
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export * from './transaction.constants.js';
+export * from './transaction.module.js';
+export type { TransactionModuleExtras } from './transaction.module-definition.js';
+export { TRANSACTION_MODULE_OPTIONS } from './transaction.module-definition.js';
+export * from './interfaces/index.js';
+export * from './context/transaction-context.js';
+export * from './decorators/transaction-id.decorator.js';
+export * from './interceptors/transaction.interceptor.js';
+export * from './http/transaction-http.service.js';
+export * from './http/transaction-http.error.js';
+export { TransactionIdPolicy } from './id/transaction-id.policy.js';

@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  BadRequestException,
+  CallHandler,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  NestInterceptor,
+  Optional,
+} from '@nestjs/common';
+import { Observable, tap } from 'rxjs';
+import { RESOLVED_TRANSACTION_OPTIONS, SENTRY_BRIDGE } from '../transaction.internal-constants.js';
+import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
+import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
+import { TransactionContext } from '../context/transaction-context.js';
+import type { SentryBridge } from '../sentry/sentry-bridge.js';
+import { readTransactionHeader } from '../http/read-transaction-header.js';
+
+/**
+ * Binds the transaction ID for the handler in every execution context, and reports the
+ * handler's unhandled exceptions to Sentry before any exception filter sees them.
+ *
+ * `TransactionModule` registers it globally. For HTTP the ID is settled earlier, where the request
+ * enters the server, and this interceptor reuses it; it settles one itself only where nothing did
+ * (Fastify's `inject()`, serverless adapters, and transports without a carrier).
+ *
+ * Extend it and override `incomingId()` to read IDs from a carrier of your own.
+ *
+ * @publicApi
+ */
+@Injectable()
+export class TransactionInterceptor implements NestInterceptor {
+  constructor(
+    protected readonly context: TransactionContext,
+    protected readonly policy: TransactionIdPolicy,
+    @Inject(RESOLVED_TRANSACTION_OPTIONS) protected readonly options: ResolvedTransactionOptions,
+    @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
+  ) {}
+
+  intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const handled = this.withReporting(next.handle());
+    if (this.context.id !== undefined) return handled;
+
+    const id = this.policy.settle(this.incomingId(execution));
+    if (id === REJECTED) {
+      throw new BadRequestException(`Invalid ${this.options.header} header.`);
+    }
+    if (this.options.echo && execution.getType() === 'http') {
+      setResponseHeader(execution.switchToHttp().getResponse(), this.options.header, id);
+    }
+    return new Observable((subscriber) =>
+      this.context.enter(id, () => handled.subscribe(subscriber)),
+    );
+  }
+
+  /**
+   * The ID that came with the work (`undefined` when none, `null` when ambiguous). Reads the
+   * header of HTTP requests; other contexts get a fresh ID.
+   */
+  protected incomingId(execution: ExecutionContext): string | null | undefined {
+    if (execution.getType() !== 'http') return undefined;
+    const request = execution.switchToHttp().getRequest<IncomingMessage | { raw: IncomingMessage }>();
+    const raw = 'raw' in request && request.raw !== undefined ? request.raw : request;
+    return readTransactionHeader(raw as IncomingMessage, this.options.header);
+  }
+
+  private withReporting(source: Observable<unknown>): Observable<unknown> {
+    const { sentry } = this;
+    if (sentry === undefined || !this.options.reportUnhandled) return source;
+    return source.pipe(tap({ error: (error: unknown) => sentry.reportUnhandled(error) }));
+  }
+}
+
+/** Sets a header on an Express or Fastify response, or on Node's own. */
+function setResponseHeader(response: unknown, name: string, value: string): void {
+  const target = response as Partial<ServerResponse> & { raw?: ServerResponse; header?: unknown };
+  const raw = target.raw ?? target;
+  if (typeof raw.setHeader === 'function' && !raw.headersSent) raw.setHeader(name, value);
+}

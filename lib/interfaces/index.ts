@@ -1,0 +1,2 @@
+export * from './transaction-module-options.interface.js';
+export * from './transaction-http.interfaces.js';

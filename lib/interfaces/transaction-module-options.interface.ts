@@ -1,0 +1,81 @@
+/**
+ * What happens to an incoming transaction ID that is present but not valid (empty, too long,
+ * other characters, or sent on more than one header line).
+ *
+ * - `'replace'`: the unit of work gets a fresh ID; the bad value is dropped without a trace.
+ * - `'reject'`: an HTTP request is answered `400 Bad Request` before the application sees it.
+ *
+ * @publicApi
+ */
+export type InvalidTransactionIdPolicy = 'replace' | 'reject';
+
+/**
+ * A URL the transaction ID may be forwarded to: a string matches when the URL contains it, a
+ * RegExp when it matches the URL, as in Sentry's `tracePropagationTargets`.
+ *
+ * @publicApi
+ */
+export type PropagationTarget = string | RegExp;
+
+/**
+ * Options of `TransactionModule.forRoot()` and of the factory given to `forRootAsync()`.
+ * Every option is optional: `forRoot()` alone gives the defaults below.
+ *
+ * @publicApi
+ */
+export interface TransactionModuleOptions {
+  /**
+   * Header that carries the ID: read from incoming requests (in any case), echoed on responses
+   * and set on outgoing calls made with `TransactionHttpService`.
+   *
+   * @default 'x-transaction-id'
+   */
+  header?: string;
+
+  /**
+   * What to do with an incoming ID that is present but not valid. A missing ID is never an
+   * error: the request gets a fresh one.
+   *
+   * @default 'replace'
+   */
+  invalid?: InvalidTransactionIdPolicy;
+
+  /**
+   * Makes a fresh ID. Must return a value that `validate` accepts; checked once at start-up.
+   *
+   * @default crypto.randomUUID
+   */
+  generate?: () => string;
+
+  /**
+   * Decides whether an incoming value is accepted as the transaction ID. Values longer than Sentry's
+   * 200-character tag limit or containing control characters are refused whatever this returns.
+   *
+   * @default 1–128 characters of `A–Z a–z 0–9 . _ : -`
+   */
+  validate?: (value: string) => boolean;
+
+  /**
+   * Echo the ID on every HTTP response (error responses included), in the `header` header.
+   *
+   * @default true
+   */
+  echo?: boolean;
+
+  /**
+   * Report unhandled exceptions to Sentry, tagged with the ID: every exception that is not an
+   * `HttpException`, and `HttpException`s with a status of 500 or more. An exception that the
+   * application or `@sentry/nestjs` captured already is not reported again.
+   *
+   * @default true
+   */
+  reportUnhandled?: boolean;
+
+  /**
+   * URLs that `TransactionHttpService` forwards the ID to. Leave unset to forward it on every call;
+   * an empty array forwards it nowhere.
+   *
+   * @default undefined (every URL)
+   */
+  propagationTargets?: readonly PropagationTarget[];
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { TRANSACTION_ID_HEADER } from '../transaction.constants.js';
+import { DEFAULT_ID_PATTERN } from '../transaction.internal-constants.js';
+import type {
+  InvalidTransactionIdPolicy,
+  PropagationTarget,
+  TransactionModuleOptions,
+} from '../interfaces/transaction-module-options.interface.js';
+
+/** The module's options with every default filled in, checked once at start-up. */
+export interface ResolvedTransactionOptions {
+  /** Lower-cased, as Node.js gives incoming header names. */
+  readonly header: string;
+  readonly invalid: InvalidTransactionIdPolicy;
+  readonly generate: () => string;
+  readonly validate: (value: string) => boolean;
+  readonly echo: boolean;
+  readonly reportUnhandled: boolean;
+  readonly propagationTargets: readonly PropagationTarget[] | undefined;
+}
+
+/** RFC 9110 `token`: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const defaultValidate = (value: string): boolean => DEFAULT_ID_PATTERN.test(value);
+
+/**
+ * Merges the user's options over the defaults and checks them, so that a mistake fails the
+ * application at start-up with a message naming the option, not at the first request.
+ */
+export function resolveTransactionOptions(
+  options: TransactionModuleOptions = {},
+): ResolvedTransactionOptions {
+  if (options === null || typeof options !== 'object') {
+    throw optionError('options', 'an object', options);
+  }
+  const {
+    header = TRANSACTION_ID_HEADER,
+    invalid = 'replace',
+    generate = randomUUID,
+    validate = defaultValidate,
+    echo = true,
+    reportUnhandled = true,
+    propagationTargets,
+  } = options;
+
+  if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
+    throw optionError('header', 'an HTTP header name such as "x-transaction-id"', header);
+  }
+  if (invalid !== 'replace' && invalid !== 'reject') {
+    throw optionError('invalid', '"replace" or "reject"', invalid);
+  }
+  if (typeof generate !== 'function') {
+    throw optionError('generate', 'a function returning a new ID', generate);
+  }
+  if (typeof validate !== 'function') {
+    throw optionError('validate', 'a function (value: string) => boolean', validate);
+  }
+  if (typeof echo !== 'boolean') {
+    throw optionError('echo', 'true or false', echo);
+  }
+  if (typeof reportUnhandled !== 'boolean') {
+    throw optionError('reportUnhandled', 'true or false', reportUnhandled);
+  }
+  if (
+    propagationTargets !== undefined &&
+    (!Array.isArray(propagationTargets) ||
+      !propagationTargets.every((t) => typeof t === 'string' || t instanceof RegExp))
+  ) {
+    throw optionError('propagationTargets', 'an array of strings and RegExps', propagationTargets);
+  }
+  // Stateful (global or sticky) RegExps would match every other call only.
+  const targets = propagationTargets?.map((t) =>
+    t instanceof RegExp && (t.global || t.sticky) ? new RegExp(t.source, t.flags.replace(/[gy]/g, '')) : t,
+  );
+
+  return {
+    header: header.toLowerCase(),
+    invalid,
+    generate,
+    validate,
+    echo,
+    reportUnhandled,
+    propagationTargets: targets,
+  };
+}
+
+function optionError(name: string, expected: string, received: unknown): Error {
+  const shown = typeof received === 'function' ? 'a function' : safeStringify(received);
+  return new Error(
+    `nestjs-transaction-id: option "${name}" must be ${expected}; received ${shown}.`,
+  );
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

@@ -1,0 +1,124 @@
+import { HttpException } from '@nestjs/common';
+import type * as SentryCore from '@sentry/core';
+import type * as SentryNode from '@sentry/node';
+import { TRANSACTION_ID_TAG } from '../transaction.constants.js';
+import { transactionStorage } from '../context/transaction.storage.js';
+
+/** The part of `@sentry/node` the library uses. */
+type SentrySdk = Pick<
+  typeof SentryNode,
+  | 'SDK_VERSION'
+  | 'getClient'
+  | 'getIsolationScope'
+  | 'withIsolationScope'
+  | 'getGlobalScope'
+  | 'captureException'
+>;
+
+type Scope = ReturnType<SentrySdk['getIsolationScope']>;
+
+/** Global scopes (one per Sentry SDK copy) that already have our event processor. */
+const scopesWithProcessor = new WeakSet<object>();
+
+const UNHANDLED_MECHANISM = { type: 'auto.function.nestjs.transaction_id', handled: false };
+
+/**
+ * Everything the library does with Sentry, in one place. `@sentry/node` is an optional peer: the
+ * bridge exists only when it is installed, and does nothing per request while Sentry has no client.
+ */
+export class SentryBridge {
+  private constructor(
+    private readonly sdk: SentrySdk,
+    /** The isolation scope of work that nothing isolated: tagging it would leak the tag. */
+    private readonly defaultIsolationScope: () => Scope,
+  ) {
+    const globalScope = sdk.getGlobalScope();
+    if (!scopesWithProcessor.has(globalScope)) {
+      scopesWithProcessor.add(globalScope);
+      // The tag comes from our own async context, so an event is tagged with its own unit of
+      // work's ID even where Sentry shares one scope between requests (no http integration,
+      // `skipOpenTelemetrySetup`, work Sentry does not isolate).
+      globalScope.addEventProcessor((event) => {
+        const store = transactionStorage.getStore();
+        if (store !== undefined) event.tags = { ...event.tags, [TRANSACTION_ID_TAG]: store.id };
+        return event;
+      });
+    }
+  }
+
+  /** Loads the application's copy of `@sentry/node`; `undefined` when it is not installed. */
+  static async load(): Promise<SentryBridge | undefined> {
+    const sdk = await importOptional<SentrySdk>('@sentry/node');
+    if (sdk === undefined) return undefined;
+    // `@sentry/node` does not export the default isolation scope; `@sentry/core` of the same
+    // version shares its state (the SDK keys its global carrier by version). Without it, the
+    // scope current now, at start-up and outside any request, is the default one.
+    const core = await importOptional<typeof SentryCore>('@sentry/core');
+    if (core !== undefined && core.SDK_VERSION === sdk.SDK_VERSION) {
+      return new SentryBridge(sdk, core.getDefaultIsolationScope);
+    }
+    const startupScope = sdk.getIsolationScope();
+    return new SentryBridge(sdk, () => startupScope);
+  }
+
+  /**
+   * Runs `fn` in an isolation scope of its own, tagged with the ID. An HTTP request that Sentry
+   * isolated already (`outermost`, in a forked scope) keeps that scope, so request data and spans
+   * Sentry attached to it stay together; anything else (messages, jobs, nested runs, Sentry
+   * without its http integration) gets a fork.
+   */
+  isolate<T>(id: string, outermost: boolean, fn: () => T): T {
+    const { sdk } = this;
+    if (sdk.getClient() === undefined) return fn();
+    const scope = sdk.getIsolationScope();
+    if (outermost && scope !== this.defaultIsolationScope()) {
+      scope.setTag(TRANSACTION_ID_TAG, id);
+      return fn();
+    }
+    return sdk.withIsolationScope((forked) => {
+      forked.setTag(TRANSACTION_ID_TAG, id);
+      return fn();
+    });
+  }
+
+  /**
+   * Reports an exception that escaped the application's code, once: `HttpException`s below 500
+   * are answers, not failures, and an exception captured before (by the app, by
+   * `@sentry/nestjs`) is left alone.
+   */
+  reportUnhandled(exception: unknown): void {
+    if (!isReportable(exception) || this.sdk.getClient() === undefined) return;
+    if (isCaptured(exception)) return;
+    this.sdk.captureException(exception, { mechanism: UNHANDLED_MECHANISM });
+  }
+}
+
+/** Whether an exception is a failure worth an event rather than an intended answer. */
+export function isReportable(exception: unknown): boolean {
+  return !(exception instanceof HttpException) || exception.getStatus() >= 500;
+}
+
+// The SDK marks what it captured with this property; it drops a second capture of the same
+// object anyway, this only saves building the event.
+function isCaptured(exception: unknown): boolean {
+  return (
+    typeof exception === 'object' &&
+    exception !== null &&
+    (exception as { __sentry_captured__?: boolean }).__sentry_captured__ === true
+  );
+}
+
+/** Imports an optional peer dependency; `undefined` when it is not installed. */
+async function importOptional<T>(specifier: string): Promise<T | undefined> {
+  try {
+    return (await import(specifier)) as T;
+  } catch (error) {
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    const missing =
+      code === 'ERR_MODULE_NOT_FOUND' &&
+      typeof message === 'string' &&
+      message.includes(`'${specifier}'`);
+    if (missing) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,20 @@
+// Internal tokens and values. `index.ts` does not export this file: nothing here is public API.
+
+/** Injection token of the options after defaults and validation (`ResolvedTransactionOptions`). */
+export const RESOLVED_TRANSACTION_OPTIONS = Symbol('nestjs-transaction-id:resolved-options');
+
+/** Injection token of the Sentry bridge; its value is `undefined` when `@sentry/node` is not installed. */
+export const SENTRY_BRIDGE = Symbol('nestjs-transaction-id:sentry-bridge');
+
+/** Marks an HTTP server whose `emit` this library already wraps. */
+export const BOUND_SERVER = Symbol.for('nestjs-transaction-id:bound-server');
+
+/**
+ * Default validation: 1–128 characters of `A–Z a–z 0–9 . _ : -`. Loose enough for UUIDs, ULIDs,
+ * nginx `$request_id` and W3C trace IDs; strict enough that nothing in it can break a header, a log
+ * line or a Sentry tag.
+ */
+export const DEFAULT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Sentry accepts tag values of at most 200 characters. */
+export const SENTRY_TAG_MAX_LENGTH = 200;
