@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SENTRY_BRIDGE } from '../transaction.internal-constants.js';
 import { TransactionIdPolicy } from '../id/transaction-id.policy.js';
@@ -60,11 +61,16 @@ export class TransactionContext {
     return this.enter(id, fn);
   }
 
-  /** Runs `fn` with an ID already settled by the library (no second validation). */
-  enter<T>(id: string, fn: () => T): T {
+  /**
+   * Runs `fn` with an ID the library settled already (no second validation), for the HTTP request
+   * it serves if any.
+   *
+   * @internal
+   */
+  enter<T>(id: string, fn: () => T, request?: IncomingMessage): T {
     const store = { id };
     if (this.sentry === undefined) return transactionStorage.run(store, fn);
     const outermost = transactionStorage.getStore() === undefined;
-    return this.sentry.isolate(id, outermost, () => transactionStorage.run(store, fn));
+    return this.sentry.isolate(id, outermost, () => transactionStorage.run(store, fn), request);
   }
 }

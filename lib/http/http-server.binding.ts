@@ -65,7 +65,11 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
       return true;
     }
     if (echo) response.setHeader(header, id);
-    return this.context.enter(id, () => emit.call(server, 'request', request, response));
+    return this.context.enter(
+      id,
+      () => emit.call(server, 'request', request, response),
+      request,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { HttpException } from '@nestjs/common';
 import type * as SentryCore from '@sentry/core';
 import type * as SentryNode from '@sentry/node';
@@ -15,6 +16,9 @@ type SentrySdk = Pick<
   | 'captureException'
 >;
 
+/** What `@sentry/core`, when it is the same version, adds: the default scope and request data. */
+type SentryCoreExtras = Pick<typeof SentryCore, 'getDefaultIsolationScope' | 'httpRequestToRequestData'>;
+
 type Scope = ReturnType<SentrySdk['getIsolationScope']>;
 
 /** Global scopes (one per Sentry SDK copy) that already have our event processor. */
@@ -31,6 +35,7 @@ export class SentryBridge {
     private readonly sdk: SentrySdk,
     /** The isolation scope of work that nothing isolated: tagging it would leak the tag. */
     private readonly defaultIsolationScope: () => Scope,
+    private readonly toRequestData?: SentryCoreExtras['httpRequestToRequestData'],
   ) {
     const globalScope = sdk.getGlobalScope();
     if (!scopesWithProcessor.has(globalScope)) {
@@ -55,7 +60,7 @@ export class SentryBridge {
     // scope current now, at start-up and outside any request, is the default one.
     const core = await importOptional<typeof SentryCore>('@sentry/core');
     if (core !== undefined && core.SDK_VERSION === sdk.SDK_VERSION) {
-      return new SentryBridge(sdk, core.getDefaultIsolationScope);
+      return new SentryBridge(sdk, core.getDefaultIsolationScope, core.httpRequestToRequestData);
     }
     const startupScope = sdk.getIsolationScope();
     return new SentryBridge(sdk, () => startupScope);
@@ -65,9 +70,11 @@ export class SentryBridge {
    * Runs `fn` in an isolation scope of its own, tagged with the ID. An HTTP request that Sentry
    * isolated already (`outermost`, in a forked scope) keeps that scope, so request data and spans
    * Sentry attached to it stay together; anything else (messages, jobs, nested runs, Sentry
-   * without its http integration) gets a fork.
+   * without its http integration) gets a fork. A forked HTTP request gets the request data that
+   * Sentry's http integration would have given it, for `requestDataIntegration` to filter by the
+   * SDK's PII settings.
    */
-  isolate<T>(id: string, outermost: boolean, fn: () => T): T {
+  isolate<T>(id: string, outermost: boolean, fn: () => T, request?: IncomingMessage): T {
     const { sdk } = this;
     if (sdk.getClient() === undefined) return fn();
     const scope = sdk.getIsolationScope();
@@ -77,7 +84,19 @@ export class SentryBridge {
     }
     return sdk.withIsolationScope((forked) => {
       forked.setTag(TRANSACTION_ID_TAG, id);
+      if (request !== undefined) this.describeRequest(forked, request);
       return fn();
+    });
+  }
+
+  private describeRequest(scope: Scope, request: IncomingMessage): void {
+    const method = (request.method ?? 'GET').toUpperCase();
+    const path = (request.url ?? '/').split(/[?#]/, 1)[0];
+    scope.setTransactionName(`${method} ${path}`);
+    if (this.toRequestData === undefined) return;
+    scope.setSDKProcessingMetadata({
+      normalizedRequest: this.toRequestData(request),
+      ipAddress: request.socket?.remoteAddress,
     });
   }
 

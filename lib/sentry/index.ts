@@ -1,0 +1,1 @@
+export { errorsOnlyIntegrations } from './errors-only.js';
