@@ -11,3 +11,10 @@ export const TRANSACTION_ID_HEADER = 'x-transaction-id';
  * @publicApi
  */
 export const TRANSACTION_ID_TAG = 'transaction_id';
+
+/**
+ * Sentry tag that keeps the ID an untrusted client sent, with `tagClientId: true`.
+ *
+ * @publicApi
+ */
+export const CLIENT_TRANSACTION_ID_TAG = 'client_transaction_id';

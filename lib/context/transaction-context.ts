@@ -3,7 +3,11 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SENTRY_BRIDGE } from '../transaction.internal-constants.js';
 import { TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import type { SentryBridge } from '../sentry/sentry-bridge.js';
-import { currentTransactionId, transactionStorage } from './transaction.storage.js';
+import {
+  currentTransactionId,
+  transactionStorage,
+  type TransactionStore,
+} from './transaction.storage.js';
 
 /**
  * The transaction ID of the current request, message or job, anywhere in its async flow: after
@@ -52,25 +56,24 @@ export class TransactionContext {
    * ```
    */
   run<T>(id: string | undefined, fn: () => T): T {
-    if (id === undefined) return this.enter(this.policy.generate(), fn);
+    if (id === undefined) return this.enter({ id: this.policy.generate() }, fn);
     if (!this.policy.isValid(id)) {
       throw new TypeError(
         'nestjs-transaction-id: TransactionContext.run() was given an invalid transaction ID.',
       );
     }
-    return this.enter(id, fn);
+    return this.enter({ id }, fn);
   }
 
   /**
-   * Runs `fn` with an ID the library settled already (no second validation), for the HTTP request
-   * it serves if any.
+   * Runs `fn` as the unit of work of `store`, whose ID the library settled already (no second
+   * validation), for the HTTP request it serves if any.
    *
    * @internal
    */
-  enter<T>(id: string, fn: () => T, request?: IncomingMessage): T {
-    const store = { id };
+  enter<T>(store: TransactionStore, fn: () => T, request?: IncomingMessage): T {
     if (this.sentry === undefined) return transactionStorage.run(store, fn);
     const outermost = transactionStorage.getStore() === undefined;
-    return this.sentry.isolate(id, outermost, () => transactionStorage.run(store, fn), request);
+    return this.sentry.isolate(store, outermost, () => transactionStorage.run(store, fn), request);
   }
 }

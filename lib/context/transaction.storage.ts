@@ -3,6 +3,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /** What the library keeps for one unit of work. */
 export interface TransactionStore {
   readonly id: string;
+  /** The valid ID an untrusted client sent, kept for the `client_transaction_id` tag only. */
+  readonly clientId?: string;
 }
 
 /**

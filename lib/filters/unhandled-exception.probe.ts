@@ -7,7 +7,9 @@ import { Catch, type ExceptionFilter } from '@nestjs/common';
  * (exceptions thrown by guards and middleware) without shadowing any filter of the application,
  * whatever order Nest keeps global filters in.
  */
-export function createUnhandledExceptionProbe(report: (exception: unknown) => void): ExceptionFilter {
+export function createUnhandledExceptionProbe(
+  report: (exception: unknown) => void,
+): ExceptionFilter {
   class UnhandledException {
     static [Symbol.hasInstance](exception: unknown): boolean {
       report(exception);

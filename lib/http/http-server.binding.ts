@@ -58,26 +58,32 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     request: IncomingMessage,
     response: ServerResponse,
   ): boolean {
-    const { header, echo } = this.options;
-    const id = this.policy.settle(readTransactionHeader(request, header));
+    const { header, echo, tagClientId } = this.options;
+    const incoming = readTransactionHeader(request, header);
+    const trusted = this.policy.trusts(request);
+    const id = this.policy.settle(incoming, trusted);
     if (id === REJECTED) {
-      rejectRequest(response, header);
+      rejectRequest(response, header, incoming === undefined);
       return true;
     }
     if (echo) response.setHeader(header, id);
+    const clientId =
+      !trusted && tagClientId && this.policy.isValid(incoming) ? incoming : undefined;
     return this.context.enter(
-      id,
+      { id, clientId },
       () => emit.call(server, 'request', request, response),
       request,
     );
   }
 }
 
-function rejectRequest(response: ServerResponse, header: string): void {
+function rejectRequest(response: ServerResponse, header: string, missing: boolean): void {
   // The invalid value is not repeated: it could be anything the client chose to send.
   const body = JSON.stringify({
     statusCode: 400,
-    message: `Invalid ${header} header: send one valid transaction ID, or none to get a new one.`,
+    message: missing
+      ? `Missing ${header} header: this service must be called with a transaction ID.`
+      : `Invalid ${header} header: send one valid transaction ID.`,
     error: 'Bad Request',
   });
   response.writeHead(400, {

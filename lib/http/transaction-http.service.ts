@@ -9,6 +9,7 @@ import type {
 import { currentTransactionId } from '../context/transaction.storage.js';
 import { isPropagationTarget } from './propagation-targets.js';
 import { TransactionHttpError } from './transaction-http.error.js';
+import { fetchFollowingRedirects } from './follow-redirects.js';
 
 type SentConfig = TransactionHttpRequestConfig & { url: string; method: string };
 type BodylessConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method'>;
@@ -33,7 +34,9 @@ export class TransactionHttpService {
   ) {}
 
   /** Makes a call described by `config`; fails with `TransactionHttpError` unless it gets a 2xx. */
-  request<T = unknown>(config: TransactionHttpRequestConfig): Observable<TransactionHttpResponse<T>> {
+  request<T = unknown>(
+    config: TransactionHttpRequestConfig,
+  ): Observable<TransactionHttpResponse<T>> {
     return new Observable<TransactionHttpResponse<T>>((subscriber) => {
       // The ID of whoever subscribes: that is when the call is made.
       const transactionId = currentTransactionId();
@@ -53,7 +56,10 @@ export class TransactionHttpService {
     return this.request<T>({ ...config, url, method: 'GET' });
   }
 
-  delete<T = unknown>(url: string, config?: BodylessConfig): Observable<TransactionHttpResponse<T>> {
+  delete<T = unknown>(
+    url: string,
+    config?: BodylessConfig,
+  ): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, method: 'DELETE' });
   }
 
@@ -61,40 +67,60 @@ export class TransactionHttpService {
     return this.request<T>({ ...config, url, method: 'HEAD' });
   }
 
-  options<T = unknown>(url: string, config?: BodylessConfig): Observable<TransactionHttpResponse<T>> {
+  options<T = unknown>(
+    url: string,
+    config?: BodylessConfig,
+  ): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, method: 'OPTIONS' });
   }
 
-  post<T = unknown>(url: string, data?: unknown, config?: BodyConfig): Observable<TransactionHttpResponse<T>> {
+  post<T = unknown>(
+    url: string,
+    data?: unknown,
+    config?: BodyConfig,
+  ): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, data, method: 'POST' });
   }
 
-  put<T = unknown>(url: string, data?: unknown, config?: BodyConfig): Observable<TransactionHttpResponse<T>> {
+  put<T = unknown>(
+    url: string,
+    data?: unknown,
+    config?: BodyConfig,
+  ): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, data, method: 'PUT' });
   }
 
-  patch<T = unknown>(url: string, data?: unknown, config?: BodyConfig): Observable<TransactionHttpResponse<T>> {
+  patch<T = unknown>(
+    url: string,
+    data?: unknown,
+    config?: BodyConfig,
+  ): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, data, method: 'PATCH' });
   }
 
   /**
-   * The raw client: `fetch` itself, with the transaction ID header added where it belongs.
-   * Resolves with any status, as `fetch` does.
+   * The raw client: `fetch` itself, with the transaction ID header added where it belongs (and
+   * dropped on redirects to another origin). Resolves with any status, as `fetch` does.
    */
-  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const id = currentTransactionId();
-    if (id === undefined || !isPropagationTarget(url, this.settings.propagationTargets)) {
-      return fetch(input, init);
+    if (id === undefined) return fetch(input, init);
+    if (input instanceof Request) {
+      // Unpacked so that redirects can be followed hop by hop, with the body replayable.
+      const body = input.body === null ? undefined : await input.arrayBuffer();
+      init = {
+        method: input.method,
+        headers: input.headers,
+        body,
+        signal: input.signal,
+        redirect: input.redirect,
+        ...init,
+      };
+      input = input.url;
     }
-    if (input instanceof Request && init?.headers === undefined) {
-      const request = new Request(input, init);
-      if (!request.headers.has(this.settings.header)) request.headers.set(this.settings.header, id);
-      return fetch(request);
-    }
+    const url = new URL(input);
     const headers = new Headers(init?.headers);
-    if (!headers.has(this.settings.header)) headers.set(this.settings.header, id);
-    return fetch(input, { ...init, headers });
+    return this.dispatch(url, { ...init, headers }, id);
   }
 
   private async send<T>(
@@ -104,8 +130,12 @@ export class TransactionHttpService {
   ): Promise<TransactionHttpResponse<T>> {
     const method = (config.method ?? 'GET').toUpperCase();
     const sent: SentConfig = { ...config, method, url: config.url ?? '' };
-    const fail = (message: string, code: TransactionHttpError['code'], cause?: unknown, response?: TransactionHttpResponse<T>) =>
-      new TransactionHttpError<T>(message, code, sent, transactionId, response, { cause });
+    const fail = (
+      message: string,
+      code: TransactionHttpError['code'],
+      cause?: unknown,
+      response?: TransactionHttpResponse<T>,
+    ) => new TransactionHttpError<T>(message, code, sent, transactionId, response, { cause });
 
     let url: URL;
     try {
@@ -114,36 +144,44 @@ export class TransactionHttpService {
       throw fail(`Invalid URL ${JSON.stringify(config.url)}`, 'ERR_INVALID_URL', cause);
     }
     sent.url = url.href;
-
     const headers = new Headers(config.headers);
     const body = encodeBody(config.data, headers);
-    if (
-      transactionId !== undefined &&
-      !headers.has(this.settings.header) &&
-      isPropagationTarget(sent.url, this.settings.propagationTargets)
-    ) {
-      headers.set(this.settings.header, transactionId);
-    }
     sent.headers = headers;
 
-    const timeout = config.timeout !== undefined && config.timeout > 0 ? AbortSignal.timeout(config.timeout) : undefined;
-    const signals = [unsubscribed, config.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    const timeout =
+      config.timeout !== undefined && config.timeout > 0
+        ? AbortSignal.timeout(config.timeout)
+        : undefined;
+    const signals = [unsubscribed, config.signal, timeout].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
     const signal = signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    // Why a call that threw failed: our timeout, the caller's abort, or the network/body.
+    const failure = (
+      cause: unknown,
+      otherwise: 'ERR_NETWORK' | 'ERR_BAD_BODY',
+      response?: TransactionHttpResponse<T>,
+    ) => {
+      const call = `${method} ${sent.url}`;
+      if (timeout?.aborted)
+        return fail(
+          `Timeout of ${config.timeout} ms exceeded: ${call}`,
+          'ETIMEDOUT',
+          cause,
+          response,
+        );
+      if (signal.aborted) return fail(`Request aborted: ${call}`, 'ERR_CANCELED', cause, response);
+      const what = otherwise === 'ERR_NETWORK' ? 'Request failed' : 'Unreadable response body';
+      return fail(`${what}: ${call}: ${describe(cause)}`, otherwise, cause, response);
+    };
 
     let response: Response;
     try {
-      response = await fetch(url, {
-        ...config.init,
-        method,
-        headers,
-        body,
-        signal,
-        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      const init = { ...config.init, method, headers, body, signal };
+      if (body instanceof ReadableStream) Object.assign(init, { duplex: 'half' });
+      response = await this.dispatch(url, init, transactionId);
     } catch (cause) {
-      if (timeout?.aborted) throw fail(`Timeout of ${config.timeout} ms exceeded: ${method} ${sent.url}`, 'ETIMEDOUT', cause);
-      if (signal.aborted) throw fail(`Request aborted: ${method} ${sent.url}`, 'ERR_CANCELED', cause);
-      throw fail(`Request failed: ${method} ${sent.url}: ${describe(cause)}`, 'ERR_NETWORK', cause);
+      throw failure(cause, 'ERR_NETWORK');
     }
 
     const settled: TransactionHttpResponse<T> = {
@@ -156,14 +194,32 @@ export class TransactionHttpService {
     try {
       settled.data = (await readBody(response)) as T;
     } catch (cause) {
-      if (timeout?.aborted) throw fail(`Timeout of ${config.timeout} ms exceeded: ${method} ${sent.url}`, 'ETIMEDOUT', cause, settled);
-      if (signal.aborted) throw fail(`Request aborted: ${method} ${sent.url}`, 'ERR_CANCELED', cause, settled);
-      throw fail(`Unreadable response body: ${method} ${sent.url}: ${describe(cause)}`, 'ERR_BAD_BODY', cause, settled);
+      throw failure(cause, 'ERR_BAD_BODY', settled);
     }
     if (!response.ok) {
-      throw fail(`Request failed with status ${response.status}: ${method} ${sent.url}`, 'ERR_BAD_RESPONSE', undefined, settled);
+      const message = `Request failed with status ${response.status}: ${method} ${sent.url}`;
+      throw fail(message, 'ERR_BAD_RESPONSE', undefined, settled);
     }
     return settled;
+  }
+
+  /**
+   * Sends the call, with the transaction ID header unless the caller set one or the URL is not a
+   * propagation target. Redirects that would carry our header are followed by us, to drop it.
+   */
+  private dispatch(
+    url: URL,
+    init: RequestInit & { headers: Headers },
+    transactionId: string | undefined,
+  ): Promise<Response> {
+    const { header, propagationTargets } = this.settings;
+    const mayCarry = (target: string) => isPropagationTarget(target, propagationTargets);
+    if (transactionId === undefined || init.headers.has(header) || !mayCarry(url.href)) {
+      return fetch(url, init);
+    }
+    init.headers.set(header, transactionId);
+    if (init.redirect !== undefined && init.redirect !== 'follow') return fetch(url, init);
+    return fetchFollowingRedirects(url, init, header, mayCarry);
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   RESOLVED_TRANSACTION_OPTIONS,
@@ -6,7 +7,10 @@ import {
 } from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 
-/** What `TransactionIdPolicy.settle()` returns when an invalid ID must turn the work away. */
+/**
+ * What `TransactionIdPolicy.settle()` returns when the work must be turned away: an invalid ID
+ * with `invalid: 'reject'`, or no ID with `require: true`.
+ */
 export const REJECTED = Symbol('nestjs-transaction-id:rejected');
 
 /**
@@ -37,13 +41,25 @@ export class TransactionIdPolicy {
   }
 
   /**
-   * The ID for a unit of work, given the incoming value: `undefined` when none came, `null` when
-   * several did (repeated header lines), otherwise the value itself.
+   * The ID for a unit of work, given the incoming value (`undefined` when none came, `null` when
+   * several did, as with repeated header lines) and whether its sender is trusted to choose it.
    */
-  settle(incoming: string | null | undefined): string | typeof REJECTED {
-    if (incoming === undefined) return this.generate();
+  settle(incoming: string | null | undefined, trusted = true): string | typeof REJECTED {
+    if (incoming === undefined) return this.options.require ? REJECTED : this.generate();
+    if (!trusted) return this.generate();
     if (incoming !== null && this.isValid(incoming)) return incoming;
     return this.options.invalid === 'reject' ? REJECTED : this.generate();
+  }
+
+  /** Whether the sender of `request` may choose its transaction ID (option `trustIncoming`). */
+  trusts(request: IncomingMessage): boolean {
+    const { trustIncoming } = this.options;
+    if (typeof trustIncoming === 'boolean') return trustIncoming;
+    try {
+      return trustIncoming(request) === true;
+    } catch {
+      return false;
+    }
   }
 
   /** Whether a value is acceptable as a transaction ID. */

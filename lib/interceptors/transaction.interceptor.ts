@@ -41,15 +41,19 @@ export class TransactionInterceptor implements NestInterceptor {
     const handled = this.withReporting(next.handle());
     if (this.context.id !== undefined) return handled;
 
-    const id = this.policy.settle(this.incomingId(execution));
+    const incoming = this.incomingId(execution);
+    const http = execution.getType() === 'http';
+    const id = this.policy.settle(incoming, !http || this.policy.trusts(rawRequest(execution)));
     if (id === REJECTED) {
-      throw new BadRequestException(`Invalid ${this.options.header} header.`);
+      throw new BadRequestException(
+        `${incoming === undefined ? 'Missing' : 'Invalid'} ${this.options.header} header.`,
+      );
     }
-    if (this.options.echo && execution.getType() === 'http') {
+    if (this.options.echo && http) {
       setResponseHeader(execution.switchToHttp().getResponse(), this.options.header, id);
     }
     return new Observable((subscriber) =>
-      this.context.enter(id, () => handled.subscribe(subscriber)),
+      this.context.enter({ id }, () => handled.subscribe(subscriber)),
     );
   }
 
@@ -59,9 +63,7 @@ export class TransactionInterceptor implements NestInterceptor {
    */
   protected incomingId(execution: ExecutionContext): string | null | undefined {
     if (execution.getType() !== 'http') return undefined;
-    const request = execution.switchToHttp().getRequest<IncomingMessage | { raw: IncomingMessage }>();
-    const raw = 'raw' in request && request.raw !== undefined ? request.raw : request;
-    return readTransactionHeader(raw as IncomingMessage, this.options.header);
+    return readTransactionHeader(rawRequest(execution), this.options.header);
   }
 
   private withReporting(source: Observable<unknown>): Observable<unknown> {
@@ -69,6 +71,14 @@ export class TransactionInterceptor implements NestInterceptor {
     if (sentry === undefined || !this.options.reportUnhandled) return source;
     return source.pipe(tap({ error: (error: unknown) => sentry.reportUnhandled(error) }));
   }
+}
+
+/** Node's request under an Express or Fastify one. */
+function rawRequest(execution: ExecutionContext): IncomingMessage {
+  const request = execution
+    .switchToHttp()
+    .getRequest<IncomingMessage & { raw?: IncomingMessage }>();
+  return request.raw ?? request;
 }
 
 /** Sets a header on an Express or Fastify response, or on Node's own. */

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+
 /**
  * What happens to an incoming transaction ID that is present but not valid (empty, too long,
  * other characters, or sent on more than one header line).
@@ -70,6 +72,31 @@ export interface TransactionModuleOptions {
    * @default true
    */
   reportUnhandled?: boolean;
+
+  /**
+   * Whether incoming IDs are taken at all. `false` gives every request a fresh ID (for public
+   * edges that should not let clients choose theirs); a function decides per request, e.g. trust
+   * only the internal network or a shared-secret header. A function that throws means "no".
+   *
+   * @default true
+   */
+  trustIncoming?: boolean | ((request: IncomingMessage) => boolean);
+
+  /**
+   * Keep a valid ID sent by an untrusted client as the separate Sentry tag
+   * `client_transaction_id`, so a user's reference can still be searched. Never echoed or forwarded.
+   *
+   * @default false
+   */
+  tagClientId?: boolean;
+
+  /**
+   * Answer `400 Bad Request` to requests without the header, for internal services that must
+   * always be called with one.
+   *
+   * @default false
+   */
+  require?: boolean;
 
   /**
    * URLs that `TransactionHttpService` forwards the ID to. Leave unset to forward it on every call;

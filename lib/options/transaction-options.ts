@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { TRANSACTION_ID_HEADER } from '../transaction.constants.js';
 import { DEFAULT_ID_PATTERN } from '../transaction.internal-constants.js';
 import type {
@@ -16,6 +17,9 @@ export interface ResolvedTransactionOptions {
   readonly validate: (value: string) => boolean;
   readonly echo: boolean;
   readonly reportUnhandled: boolean;
+  readonly trustIncoming: boolean | ((request: IncomingMessage) => boolean);
+  readonly tagClientId: boolean;
+  readonly require: boolean;
   readonly propagationTargets: readonly PropagationTarget[] | undefined;
 }
 
@@ -41,6 +45,9 @@ export function resolveTransactionOptions(
     validate = defaultValidate,
     echo = true,
     reportUnhandled = true,
+    trustIncoming = true,
+    tagClientId = false,
+    require = false,
     propagationTargets,
   } = options;
 
@@ -62,6 +69,19 @@ export function resolveTransactionOptions(
   if (typeof reportUnhandled !== 'boolean') {
     throw optionError('reportUnhandled', 'true or false', reportUnhandled);
   }
+  if (typeof trustIncoming !== 'boolean' && typeof trustIncoming !== 'function') {
+    throw optionError(
+      'trustIncoming',
+      'true, false or a function (request) => boolean',
+      trustIncoming,
+    );
+  }
+  if (typeof tagClientId !== 'boolean') {
+    throw optionError('tagClientId', 'true or false', tagClientId);
+  }
+  if (typeof require !== 'boolean') {
+    throw optionError('require', 'true or false', require);
+  }
   if (
     propagationTargets !== undefined &&
     (!Array.isArray(propagationTargets) ||
@@ -71,7 +91,9 @@ export function resolveTransactionOptions(
   }
   // Stateful (global or sticky) RegExps would match every other call only.
   const targets = propagationTargets?.map((t) =>
-    t instanceof RegExp && (t.global || t.sticky) ? new RegExp(t.source, t.flags.replace(/[gy]/g, '')) : t,
+    t instanceof RegExp && (t.global || t.sticky)
+      ? new RegExp(t.source, t.flags.replace(/[gy]/g, ''))
+      : t,
   );
 
   return {
@@ -81,6 +103,9 @@ export function resolveTransactionOptions(
     validate,
     echo,
     reportUnhandled,
+    trustIncoming,
+    tagClientId,
+    require,
     propagationTargets: targets,
   };
 }

@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { HttpException } from '@nestjs/common';
 import type * as SentryCore from '@sentry/core';
 import type * as SentryNode from '@sentry/node';
-import { TRANSACTION_ID_TAG } from '../transaction.constants.js';
-import { transactionStorage } from '../context/transaction.storage.js';
+import { CLIENT_TRANSACTION_ID_TAG, TRANSACTION_ID_TAG } from '../transaction.constants.js';
+import { transactionStorage, type TransactionStore } from '../context/transaction.storage.js';
 
 /** The part of `@sentry/node` the library uses. */
 type SentrySdk = Pick<
@@ -17,7 +17,10 @@ type SentrySdk = Pick<
 >;
 
 /** What `@sentry/core`, when it is the same version, adds: the default scope and request data. */
-type SentryCoreExtras = Pick<typeof SentryCore, 'getDefaultIsolationScope' | 'httpRequestToRequestData'>;
+type SentryCoreExtras = Pick<
+  typeof SentryCore,
+  'getDefaultIsolationScope' | 'httpRequestToRequestData'
+>;
 
 type Scope = ReturnType<SentrySdk['getIsolationScope']>;
 
@@ -45,7 +48,7 @@ export class SentryBridge {
       // `skipOpenTelemetrySetup`, work Sentry does not isolate).
       globalScope.addEventProcessor((event) => {
         const store = transactionStorage.getStore();
-        if (store !== undefined) event.tags = { ...event.tags, [TRANSACTION_ID_TAG]: store.id };
+        if (store !== undefined) event.tags = { ...event.tags, ...tagsOf(store) };
         return event;
       });
     }
@@ -74,16 +77,21 @@ export class SentryBridge {
    * Sentry's http integration would have given it, for `requestDataIntegration` to filter by the
    * SDK's PII settings.
    */
-  isolate<T>(id: string, outermost: boolean, fn: () => T, request?: IncomingMessage): T {
+  isolate<T>(
+    store: TransactionStore,
+    outermost: boolean,
+    fn: () => T,
+    request?: IncomingMessage,
+  ): T {
     const { sdk } = this;
     if (sdk.getClient() === undefined) return fn();
     const scope = sdk.getIsolationScope();
     if (outermost && scope !== this.defaultIsolationScope()) {
-      scope.setTag(TRANSACTION_ID_TAG, id);
+      scope.setTags(tagsOf(store));
       return fn();
     }
     return sdk.withIsolationScope((forked) => {
-      forked.setTag(TRANSACTION_ID_TAG, id);
+      forked.setTags(tagsOf(store));
       if (request !== undefined) this.describeRequest(forked, request);
       return fn();
     });
@@ -110,6 +118,13 @@ export class SentryBridge {
     if (isCaptured(exception)) return;
     this.sdk.captureException(exception, { mechanism: UNHANDLED_MECHANISM });
   }
+}
+
+/** The Sentry tags of a unit of work. */
+function tagsOf({ id, clientId }: TransactionStore): Record<string, string> {
+  return clientId === undefined
+    ? { [TRANSACTION_ID_TAG]: id }
+    : { [TRANSACTION_ID_TAG]: id, [CLIENT_TRANSACTION_ID_TAG]: clientId };
 }
 
 /** Whether an exception is a failure worth an event rather than an intended answer. */
