@@ -68,7 +68,7 @@ export class TransactionIdPolicy {
       typeof value === 'string' &&
       value.length <= SENTRY_TAG_MAX_LENGTH &&
       SAFE_ID.test(value) &&
-      this.options.validate(value) === true
+      this.callValidate(value)
     );
   }
 
@@ -83,6 +83,15 @@ export class TransactionIdPolicy {
       );
     }
     return randomUUID();
+  }
+
+  // A throwing custom `validate` must not take the server down: the value is refused.
+  private callValidate(value: string): boolean {
+    try {
+      return this.options.validate(value) === true;
+    } catch {
+      return false;
+    }
   }
 
   private callGenerate(): unknown {
