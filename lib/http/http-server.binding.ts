@@ -33,10 +33,11 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     if (typeof server?.emit !== 'function' || server[BOUND_SERVER]) return;
 
     const original = server.emit as Emit;
-    const binding = this;
+    const onRequest = this.onRequest.bind(this);
+    // A plain function: `emit` needs the server as `this`, and `arguments` as it came.
     const bound = function emit(this: Server, event: string | symbol) {
       if (event !== 'request') return original.apply(this, arguments as never);
-      return binding.onRequest(this, original, arguments[1], arguments[2]);
+      return onRequest(this, original, arguments[1], arguments[2]);
     };
     server.emit = bound;
     server[BOUND_SERVER] = true;
