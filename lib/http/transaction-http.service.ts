@@ -12,7 +12,10 @@ import { TransactionHttpError } from './transaction-http.error.js';
 import { fetchFollowingRedirects } from './follow-redirects.js';
 
 type SentConfig = TransactionHttpRequestConfig & { url: string; method: string };
-type BodylessConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method'>;
+/** `fetch` refuses a body on GET and HEAD. */
+type BodylessConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method' | 'data'>;
+/** As in axios, DELETE and OPTIONS take a body through `config.data`. */
+type MethodConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method'>;
 type BodyConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method' | 'data'>;
 
 /**
@@ -56,10 +59,7 @@ export class TransactionHttpService {
     return this.request<T>({ ...config, url, method: 'GET' });
   }
 
-  delete<T = unknown>(
-    url: string,
-    config?: BodylessConfig,
-  ): Observable<TransactionHttpResponse<T>> {
+  delete<T = unknown>(url: string, config?: MethodConfig): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, method: 'DELETE' });
   }
 
@@ -67,10 +67,7 @@ export class TransactionHttpService {
     return this.request<T>({ ...config, url, method: 'HEAD' });
   }
 
-  options<T = unknown>(
-    url: string,
-    config?: BodylessConfig,
-  ): Observable<TransactionHttpResponse<T>> {
+  options<T = unknown>(url: string, config?: MethodConfig): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, method: 'OPTIONS' });
   }
 
@@ -156,23 +153,15 @@ export class TransactionHttpService {
       (s): s is AbortSignal => s !== undefined,
     );
     const signal = signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-    // Why a call that threw failed: our timeout, the caller's abort, or the network/body.
-    const failure = (
-      cause: unknown,
-      otherwise: 'ERR_NETWORK' | 'ERR_BAD_BODY',
-      response?: TransactionHttpResponse<T>,
-    ) => {
+    // Why a call that threw failed: our timeout, the caller's abort, or the network.
+    const failure = (cause: unknown, response?: TransactionHttpResponse<T>) => {
       const call = `${method} ${sent.url}`;
-      if (timeout?.aborted)
-        return fail(
-          `Timeout of ${config.timeout} ms exceeded: ${call}`,
-          'ETIMEDOUT',
-          cause,
-          response,
-        );
+      if (timeout?.aborted) {
+        const message = `Timeout of ${config.timeout} ms exceeded: ${call}`;
+        return fail(message, 'ETIMEDOUT', cause, response);
+      }
       if (signal.aborted) return fail(`Request aborted: ${call}`, 'ERR_CANCELED', cause, response);
-      const what = otherwise === 'ERR_NETWORK' ? 'Request failed' : 'Unreadable response body';
-      return fail(`${what}: ${call}: ${describe(cause)}`, otherwise, cause, response);
+      return fail(`Request failed: ${call}: ${describe(cause)}`, 'ERR_NETWORK', cause, response);
     };
 
     let response: Response;
@@ -181,7 +170,7 @@ export class TransactionHttpService {
       if (body instanceof ReadableStream) Object.assign(init, { duplex: 'half' });
       response = await this.dispatch(url, init, transactionId);
     } catch (cause) {
-      throw failure(cause, 'ERR_NETWORK');
+      throw failure(cause);
     }
 
     const settled: TransactionHttpResponse<T> = {
@@ -191,15 +180,25 @@ export class TransactionHttpService {
       headers: response.headers,
       config: sent,
     };
+    let text: string;
     try {
-      settled.data = (await readBody(response)) as T;
+      text = await response.text();
     } catch (cause) {
-      throw failure(cause, 'ERR_BAD_BODY', settled);
+      throw failure(cause, settled);
     }
+    const parsed = parseBody(text, response.headers);
+    // A failed status says more than a malformed body: a proxy's HTML 502 is still a 502.
     if (!response.ok) {
+      settled.data = (parsed.ok ? parsed.value : text) as T;
       const message = `Request failed with status ${response.status}: ${method} ${sent.url}`;
       throw fail(message, 'ERR_BAD_RESPONSE', undefined, settled);
     }
+    if (!parsed.ok) {
+      settled.data = text as T;
+      const message = `Response body is not valid JSON: ${method} ${sent.url}`;
+      throw fail(message, 'ERR_BAD_BODY', parsed.error, settled);
+    }
+    settled.data = parsed.value as T;
     return settled;
   }
 
@@ -224,7 +223,11 @@ export class TransactionHttpService {
 }
 
 function buildUrl({ url = '', baseURL, params }: TransactionHttpRequestConfig): URL {
-  const result = baseURL === undefined ? new URL(url) : new URL(url, baseURL);
+  // As axios does: `baseURL` is a prefix, not a base in the sense of URL resolution.
+  const result =
+    baseURL === undefined || /^[a-z][a-z\d+.-]*:/i.test(url)
+      ? new URL(url)
+      : new URL(url === '' ? baseURL : `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`);
   if (params !== undefined) {
     for (const [key, value] of Object.entries(params)) {
       if (value !== undefined && value !== null) result.searchParams.append(key, String(value));
@@ -249,12 +252,17 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
+type ParsedBody = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 /** JSON when the response says so (`application/json`, `…+json`), text otherwise. */
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text();
-  const type = response.headers.get('content-type') ?? '';
-  if (!/[/+]json\b/i.test(type)) return text;
-  return text === '' ? undefined : JSON.parse(text);
+function parseBody(text: string, headers: Headers): ParsedBody {
+  if (!/[/+]json\b/i.test(headers.get('content-type') ?? '')) return { ok: true, value: text };
+  if (text === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, error };
+  }
 }
 
 function describe(cause: unknown): string {
