@@ -5,6 +5,8 @@ export interface TransactionStore {
   readonly id: string;
   /** The valid ID an untrusted client sent, kept for the `client_transaction_id` tag only. */
   readonly clientId?: string;
+  /** The header of the HTTP request being served, whose incoming value may not be the ID. */
+  readonly header?: string;
 }
 
 /**

@@ -71,7 +71,7 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     const clientId =
       !trusted && tagClientId && this.policy.isValid(incoming) ? incoming : undefined;
     return this.context.enter(
-      { id, clientId },
+      { id, clientId, header },
       () => emit.call(server, 'request', request, response),
       request,
     );

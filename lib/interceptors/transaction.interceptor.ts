@@ -53,7 +53,9 @@ export class TransactionInterceptor implements NestInterceptor {
       setResponseHeader(execution.switchToHttp().getResponse(), this.options.header, id);
     }
     return new Observable((subscriber) =>
-      this.context.enter({ id }, () => handled.subscribe(subscriber)),
+      this.context.enter({ id, header: http ? this.options.header : undefined }, () =>
+        handled.subscribe(subscriber),
+      ),
     );
   }
 

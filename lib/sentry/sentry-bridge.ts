@@ -48,7 +48,11 @@ export class SentryBridge {
       // `skipOpenTelemetrySetup`, work Sentry does not isolate).
       globalScope.addEventProcessor((event) => {
         const store = transactionStorage.getStore();
-        if (store !== undefined) event.tags = { ...event.tags, ...tagsOf(store) };
+        if (store === undefined) return event;
+        event.tags = { ...event.tags, ...tagsOf(store) };
+        if (store.header !== undefined && event.request?.headers !== undefined) {
+          scrubIncomingId(event.request.headers, store.header, store.id);
+        }
         return event;
       });
     }
@@ -125,6 +129,16 @@ function tagsOf({ id, clientId }: TransactionStore): Record<string, string> {
   return clientId === undefined
     ? { [TRANSACTION_ID_TAG]: id }
     : { [TRANSACTION_ID_TAG]: id, [CLIENT_TRANSACTION_ID_TAG]: clientId };
+}
+
+/**
+ * Shows the settled ID in the request headers of an event, in place of what came in: an invalid
+ * or untrusted value must not reach Sentry (request data is copied before the ID is settled).
+ */
+function scrubIncomingId(headers: Record<string, string>, header: string, id: string): void {
+  for (const name of Object.keys(headers)) {
+    if (name.length === header.length && name.toLowerCase() === header) headers[name] = id;
+  }
 }
 
 /** Whether an exception is a failure worth an event rather than an intended answer. */
