@@ -14,6 +14,8 @@ type SentrySdk = Pick<
   | 'withIsolationScope'
   | 'getGlobalScope'
   | 'captureException'
+  | 'continueTrace'
+  | 'startNewTrace'
 >;
 
 /** What `@sentry/core`, when it is the same version, adds: the default scope and request data. */
@@ -77,9 +79,10 @@ export class SentryBridge {
    * Runs `fn` in an isolation scope of its own, tagged with the ID. An HTTP request that Sentry
    * isolated already (`outermost`, in a forked scope) keeps that scope, so request data and spans
    * Sentry attached to it stay together; anything else (messages, jobs, nested runs, Sentry
-   * without its http integration) gets a fork. A forked HTTP request gets the request data that
-   * Sentry's http integration would have given it, for `requestDataIntegration` to filter by the
-   * SDK's PII settings.
+   * without its http integration) gets a fork and a trace of its own. A forked HTTP request gets
+   * the request data that Sentry's http integration would have given it, for
+   * `requestDataIntegration` to filter by the SDK's data collection settings, and continues the
+   * caller's `sentry-trace`.
    */
   isolate<T>(
     store: TransactionStore,
@@ -96,8 +99,19 @@ export class SentryBridge {
     }
     return sdk.withIsolationScope((forked) => {
       forked.setTags(tagsOf(store));
-      if (request !== undefined) this.describeRequest(forked, request);
-      return fn();
+      // A job or message is a trace of its own, not a part of whatever ran before it.
+      if (request === undefined) return sdk.startNewTrace(fn);
+      this.describeRequest(forked, request);
+      // What Sentry's http integration does per request: continue the caller's trace, or start one.
+      const sentryTrace = request.headers['sentry-trace'];
+      const baggage = request.headers.baggage;
+      return sdk.continueTrace(
+        {
+          sentryTrace: typeof sentryTrace === 'string' ? sentryTrace : undefined,
+          baggage: typeof baggage === 'string' ? baggage : undefined,
+        },
+        fn,
+      );
     });
   }
 
