@@ -132,7 +132,11 @@ export class TransactionHttpService {
       code: TransactionHttpError['code'],
       cause?: unknown,
       response?: TransactionHttpResponse<T>,
-    ) => new TransactionHttpError<T>(message, code, sent, transactionId, response, { cause });
+    ) =>
+      new TransactionHttpError<T>(message, code, sent, transactionId, response, {
+        // No `cause` key at all when there is none: loggers print `[cause]: undefined` otherwise.
+        ...(cause === undefined ? {} : { cause }),
+      });
 
     let url: URL;
     try {

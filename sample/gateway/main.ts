@@ -1,0 +1,11 @@
+import './instrument.js';
+import { ConsoleLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+
+const app = await NestFactory.create(AppModule, {
+  logger: new ConsoleLogger({ prefix: 'Gateway' }),
+});
+app.enableShutdownHooks();
+// Loopback only: this sample fails on purpose, and nothing outside this machine needs it.
+await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');

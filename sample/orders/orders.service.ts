@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import { TransactionContext } from 'nestjs-transaction-id';
+
+export interface OrderLine {
+  sku: string;
+  quantity: number;
+}
+
+export interface Order {
+  id: string;
+  lines: OrderLine[];
+  total: number;
+}
+
+interface Product {
+  name: string;
+  /** In cents. */
+  price: number;
+}
+
+const CATALOG = new Map<string, Product>([
+  ['mug', { name: 'Mug', price: 1200 }],
+  ['tea', { name: 'Green tea, 100 g', price: 850 }],
+]);
+
+@Injectable()
+export class OrdersService {
+  private readonly logger = new Logger(OrdersService.name);
+
+  constructor(private readonly transaction: TransactionContext) {}
+
+  async place(lines: OrderLine[]): Promise<Order> {
+    // The ID of the checkout that called us, without passing it through every method.
+    this.logger.log(`Placing an order in transaction ${this.transaction.id}`);
+    let total = 0;
+    for (const line of lines) {
+      const product = await this.findProduct(line.sku);
+      // The bug this sample is about: a SKU missing from the catalog throws a TypeError here.
+      total += product!.price * line.quantity;
+    }
+    return { id: randomUUID(), lines, total };
+  }
+
+  /** Stands in for a database query. */
+  private async findProduct(sku: string): Promise<Product | undefined> {
+    await sleep(10);
+    return CATALOG.get(sku);
+  }
+}
