@@ -133,10 +133,15 @@ export class TransactionHttpService {
       cause?: unknown,
       response?: TransactionHttpResponse<T>,
     ) =>
-      new TransactionHttpError<T>(message, code, sent, transactionId, response, {
-        // No `cause` key at all when there is none: loggers print `[cause]: undefined` otherwise.
-        ...(cause === undefined ? {} : { cause }),
-      });
+      // No `cause` key at all when there is none: loggers print `[cause]: undefined` otherwise.
+      new TransactionHttpError<T>(
+        message,
+        code,
+        sent,
+        transactionId,
+        response,
+        cause === undefined ? {} : { cause },
+      );
 
     let url: URL;
     try {

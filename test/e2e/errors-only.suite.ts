@@ -71,8 +71,9 @@ export function errorsOnlySuite(sentry: SentryEnvelopeServer, collectsUserInfo: 
         expect(event.request?.method).toBe('POST');
         expect(event.request?.url).toBe(`${app.url}/orders/42?coupon=spring`);
         expect(event.exception?.values?.[0]?.value).toBe('orders store is down');
-        const frames = (event.exception?.values?.[0] as { stacktrace?: { frames?: unknown[] } })
-          .stacktrace?.frames;
+        const exception = event.exception?.values?.[0] as
+          { stacktrace?: { frames?: unknown[] } } | undefined;
+        const frames = exception?.stacktrace?.frames;
         expect(frames?.length).toBeGreaterThan(0);
         if (collectsUserInfo) {
           expect(event.request?.headers?.['user-agent']).toBe('errors-only-test');
