@@ -12,6 +12,23 @@ const BODY_HEADERS = [
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
+/**
+ * Bodies that can be sent again: a stream or an async iterable was used up by the first hop, and
+ * resending it would send nothing at all.
+ */
+function isReplayable(body: unknown): boolean {
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === 'string' ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob ||
+    body instanceof FormData ||
+    body instanceof URLSearchParams
+  );
+}
+
 /** As many as `fetch` follows. */
 const MAX_REDIRECTS = 20;
 
@@ -50,7 +67,7 @@ export async function fetchFollowingRedirects(
       for (const name of BODY_HEADERS) headers.delete(name);
       request = { ...request, method: 'GET', body: undefined, headers };
     } else {
-      if (request.body instanceof ReadableStream) {
+      if (!isReplayable(request.body)) {
         throw new TypeError(
           `Cannot replay a streamed body to follow a ${response.status} redirect`,
         );

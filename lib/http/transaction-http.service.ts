@@ -44,14 +44,22 @@ export class TransactionHttpService {
       // The ID of whoever subscribes: that is when the call is made.
       const transactionId = currentTransactionId();
       const controller = new AbortController();
+      let settled = false;
       this.send<T>(config, transactionId, controller.signal).then(
         (response) => {
+          settled = true;
           subscriber.next(response);
           subscriber.complete();
         },
-        (error: unknown) => subscriber.error(error),
+        (error: unknown) => {
+          settled = true;
+          subscriber.error(error);
+        },
       );
-      return () => controller.abort();
+      // rxjs tears down after `complete()` too; aborting a settled call would only cost time.
+      return () => {
+        if (!settled) controller.abort();
+      };
     });
   }
 

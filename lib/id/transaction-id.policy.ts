@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  DEFAULT_ID_PATTERN,
   RESOLVED_TRANSACTION_OPTIONS,
   SENTRY_TAG_MAX_LENGTH,
 } from '../transaction.internal-constants.js';
+import { defaultValidate } from '../options/transaction-options.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 
 /**
@@ -26,7 +28,7 @@ const SAFE_ID = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 @Injectable()
 export class TransactionIdPolicy {
   private readonly logger = new Logger('TransactionModule');
-  private warnedAboutGenerate = false;
+  private readonly warned = new Set<string>();
 
   constructor(
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
@@ -56,7 +58,16 @@ export class TransactionIdPolicy {
     const { trustIncoming } = this.options;
     if (typeof trustIncoming === 'boolean') return trustIncoming;
     try {
-      return trustIncoming(request) === true;
+      const trusted: unknown = trustIncoming(request);
+      if (isThenable(trusted)) {
+        // Only a synchronous `true` trusts; a promise must not reject unhandled and end the process.
+        trusted.then(undefined, () => undefined);
+        this.warnOnce(
+          'Option "trustIncoming" returned a promise; it must return a boolean. Requests are not trusted.',
+        );
+        return false;
+      }
+      return trusted === true;
     } catch {
       return false;
     }
@@ -64,6 +75,10 @@ export class TransactionIdPolicy {
 
   /** Whether a value is acceptable as a transaction ID. */
   isValid(value: unknown): value is string {
+    // The default pattern is stricter than SAFE_ID and the tag limit: one test is enough.
+    if (this.options.validate === defaultValidate) {
+      return typeof value === 'string' && DEFAULT_ID_PATTERN.test(value);
+    }
     return (
       typeof value === 'string' &&
       value.length <= SENTRY_TAG_MAX_LENGTH &&
@@ -74,15 +89,20 @@ export class TransactionIdPolicy {
 
   /** A fresh ID; falls back to a random UUID if a custom `generate` misbehaves at run time. */
   generate(): string {
+    // The default makes valid IDs by construction: no need to check every one.
+    if (this.options.generate === randomUUID) return randomUUID();
     const id = this.callGenerate();
     if (this.isValid(id)) return id;
-    if (!this.warnedAboutGenerate) {
-      this.warnedAboutGenerate = true;
-      this.logger.warn(
-        'Option "generate" returned an invalid ID; using random UUIDs instead until it recovers.',
-      );
-    }
+    this.warnOnce(
+      'Option "generate" returned an invalid ID; using random UUIDs instead until it recovers.',
+    );
     return randomUUID();
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.logger.warn(message);
   }
 
   // A throwing custom `validate` must not take the server down: the value is refused.
@@ -101,4 +121,12 @@ export class TransactionIdPolicy {
       return undefined;
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

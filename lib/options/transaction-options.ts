@@ -26,7 +26,8 @@ export interface ResolvedTransactionOptions {
 /** RFC 9110 `token`: what a header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const defaultValidate = (value: string): boolean => DEFAULT_ID_PATTERN.test(value);
+/** The default `validate`; `TransactionIdPolicy` recognises it to skip redundant checks. */
+export const defaultValidate = (value: string): boolean => DEFAULT_ID_PATTERN.test(value);
 
 /**
  * Merges the user's options over the defaults and checks them, so that a mistake fails the

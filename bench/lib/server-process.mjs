@@ -1,0 +1,191 @@
+// Bench servers as child processes: start, wait for the port, read CPU time and peak RSS from
+// /proc (outside the server, so measuring does not cost the server anything), stop.
+import { spawn, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const SERVERS = fileURLToPath(new URL('../servers/', import.meta.url));
+
+let clockTicks;
+/** Kernel clock ticks per second, the unit of utime/stime in /proc/<pid>/stat. */
+export function clockTicksPerSecond() {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU time of a process (all its threads) so far, in microseconds, with nanosecond resolution:
+ * the sum of /proc/<pid>/task/<tid>/schedstat (time on CPU). Falls back to utime + stime of
+ * /proc/<pid>/stat (10 ms ticks) where schedstat is not available.
+ */
+export function readCpuMicros(pid) {
+  try {
+    let nanos = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        nanos += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // The thread ended between listing and reading.
+      }
+    }
+    if (nanos > 0) return nanos / 1000;
+  } catch {
+    // No schedstat: use the ticks.
+  }
+  return readStatCpuMicros(pid);
+}
+
+/** User + system CPU time of a process (all its threads) so far, in microseconds (tick resolution). */
+export function readStatCpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Field 2 (comm) may contain spaces: count fields from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  return (ticks * 1e6) / clockTicksPerSecond();
+}
+
+/** Peak resident set size of a process so far, in bytes (VmHWM). */
+export function readPeakRss(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+  return match ? Number(match[1]) * 1024 : undefined;
+}
+
+/**
+ * Starts one bench server. Resolves with `{ pid, port, url, stop() }` once it listens.
+ *
+ * @param {object} spec
+ * @param {string} spec.server file of bench/servers/ without `.mjs`
+ * @param {'express'|'fastify'} spec.adapter
+ * @param {'none'|'traces0'|'notrace'|'errors-only'} spec.sentry
+ * @param {string} [spec.sentryDsn]
+ * @param {string} [spec.downstreamUrl]
+ * @param {string} [spec.dist] snapshot of dist/ to load as `nestjs-transaction-id`
+ * @param {number} [spec.cpu] CPU to pin the server to (taskset)
+ * @param {string[]} [spec.nodeFlags] extra flags for node (`--expose-gc`, `--cpu-prof`…)
+ * @param {number} [spec.timeoutMs]
+ */
+export function startServer(spec) {
+  const { server, adapter, sentry, cpu, nodeFlags = [], timeoutMs = 90_000 } = spec;
+  const args = [
+    ...nodeFlags,
+    '--import',
+    `${SERVERS}register-hooks.mjs`,
+    ...(sentry === 'none' ? [] : ['--import', `${SERVERS}instrument.mjs`]),
+    `${SERVERS}main.mjs`,
+  ];
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    BENCH_SERVER: server,
+    BENCH_ADAPTER: adapter,
+    BENCH_SENTRY: sentry,
+    BENCH_HIDE_SENTRY: sentry === 'none' ? '1' : '0',
+    BENCH_SENTRY_DSN: spec.sentryDsn ?? '',
+    BENCH_DOWNSTREAM_URL: spec.downstreamUrl ?? '',
+    BENCH_DIST: spec.dist ?? '',
+  };
+  // Sentry reads these; a developer's shell must not change what is measured.
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('SENTRY_')) delete env[name];
+  }
+  delete env.NODE_OPTIONS;
+
+  const [command, commandArgs] =
+    cpu === undefined
+      ? [process.execPath, args]
+      : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
+  const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let output = '';
+  const keep = (chunk) => {
+    output = (output + chunk).slice(-8000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${adapter}:${server} did not start within ${timeoutMs} ms\n${output}`));
+    }, timeoutMs);
+    const early = (code, signal) => {
+      clearTimeout(timer);
+      reject(
+        new Error(`${adapter}:${server} exited (${code ?? signal}) before listening\n${output}`),
+      );
+    };
+    child.once('exit', early);
+    child.on('message', (message) => {
+      if (message?.type !== 'ready') return;
+      clearTimeout(timer);
+      child.off('exit', early);
+      const url = `http://127.0.0.1:${message.port}`;
+      resolve({
+        pid: child.pid,
+        port: message.port,
+        url,
+        output: () => output,
+        cpuMicros: () => readCpuMicros(child.pid),
+        statCpuMicros: () => readStatCpuMicros(child.pid),
+        peakRss: () => readPeakRss(child.pid),
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) {
+            try {
+              child.send('stop');
+            } catch {
+              child.kill('SIGTERM');
+            }
+            const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            await exited;
+            clearTimeout(killer);
+          }
+          return exited;
+        },
+      });
+    });
+  });
+}
+
+/** Starts the downstream server of the outgoing variants; resolves with `{ pid, url, stop() }`. */
+export function startDownstream() {
+  const child = spawn(process.execPath, [`${SERVERS}downstream.mjs`], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    const early = (code) => reject(new Error(`downstream server exited (${code})`));
+    child.once('exit', early);
+    child.on('message', (message) => {
+      if (message?.type !== 'ready') return;
+      child.off('exit', early);
+      resolve({
+        pid: child.pid,
+        url: `http://127.0.0.1:${message.port}/`,
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+/** Pins this process (the load generator) to one CPU; returns false when taskset failed. */
+export function pinSelf(cpu) {
+  try {
+    execFileSync('taskset', ['-a', '-cp', String(cpu), String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,204 @@
+// What the harness measures: the server variants, the comparisons between them and the targets of
+// the benchmark issue.
+
+/**
+ * One server variant. `server` is a file of bench/servers/ (without `.mjs`); `sentry` is how the
+ * process starts: 'none' (Sentry not installed, `@sentry/*` hidden), 'traces0' (`Sentry.init` with
+ * `tracesSampleRate: 0`), 'notrace' (`Sentry.init` without any tracing option) or 'errors-only'
+ * (`Sentry.init` with the README's `errorsOnlyIntegrations`, tracing off). `expect` is
+ * what the correctness check requires: 'none' (no ID anywhere), 'id' (the right ID in the
+ * handler, the echo header and, with Sentry, the isolation-scope tag) or 'out' ('id' and the same
+ * ID received by the downstream server). `group`: the variants that the side-by-side mode times
+ * together (every comparison with a target stays within one group).
+ */
+export const VARIANTS = [
+  {
+    name: 'bare',
+    group: 'plain',
+    server: 'bare',
+    sentry: 'none',
+    expect: 'none',
+    about: 'Nest app, one GET route, no Sentry, no ID',
+  },
+  {
+    name: 'module',
+    group: 'plain',
+    server: 'module',
+    sentry: 'none',
+    expect: 'id',
+    about: 'bare + TransactionModule.forRoot(), @sentry/node not installed',
+  },
+  {
+    name: 'noop-interceptor',
+    group: 'plain',
+    server: 'noop-interceptor',
+    sentry: 'none',
+    expect: 'none',
+    diagnostic: true,
+    about: 'diagnostic: bare + one global interceptor that only calls next.handle()',
+  },
+  {
+    name: 'middleware-als',
+    group: 'plain',
+    server: 'middleware-als',
+    sentry: 'none',
+    expect: 'id',
+    about: 'bare + the hand-written middleware with AsyncLocalStorage, no Sentry',
+  },
+  {
+    name: 'sentry',
+    group: 'sentry',
+    server: 'bare',
+    sentry: 'traces0',
+    expect: 'none',
+    about: 'bare + Sentry.init({ tracesSampleRate: 0 }), nothing else',
+  },
+  {
+    name: 'sentry+module',
+    group: 'sentry',
+    server: 'module',
+    sentry: 'traces0',
+    expect: 'id',
+    about: 'sentry + TransactionModule.forRoot()',
+  },
+  {
+    name: 'sentry+middleware',
+    group: 'sentry',
+    server: 'middleware',
+    sentry: 'traces0',
+    expect: 'id',
+    about: 'sentry + hand-written app.use() middleware: validate/generate, tag, echo, ID on req',
+  },
+  {
+    name: 'sentry+middleware-als',
+    group: 'sentry',
+    server: 'middleware-als',
+    sentry: 'traces0',
+    expect: 'id',
+    about: 'sentry+middleware with the ID in an AsyncLocalStorage (storage.run(next))',
+  },
+  {
+    name: 'sentry+nestjs-cls',
+    group: 'sentry',
+    server: 'nestjs-cls',
+    sentry: 'traces0',
+    expect: 'id',
+    about:
+      'sentry + nestjs-cls 7 middleware (idGenerator validates/generates, setup tags and echoes)',
+  },
+  {
+    name: 'sentry+noop-interceptor',
+    group: 'sentry',
+    server: 'noop-interceptor',
+    sentry: 'traces0',
+    expect: 'none',
+    diagnostic: true,
+    about: 'diagnostic: sentry + one global interceptor that only calls next.handle()',
+  },
+  {
+    name: 'sentry-notrace',
+    group: 'plain',
+    server: 'bare',
+    sentry: 'notrace',
+    expect: 'none',
+    about: 'bare + Sentry.init() without tracing options (tracing off)',
+  },
+  {
+    name: 'sentry-notrace+module',
+    group: 'plain',
+    server: 'module',
+    sentry: 'notrace',
+    expect: 'id',
+    about: 'sentry-notrace + TransactionModule.forRoot()',
+  },
+  {
+    name: 'errors-only',
+    group: 'plain',
+    server: 'bare',
+    sentry: 'errors-only',
+    expect: 'none',
+    about: 'bare + Sentry.init({ integrations: errorsOnlyIntegrations }), tracing off',
+  },
+  {
+    name: 'errors-only+module',
+    group: 'plain',
+    server: 'module',
+    sentry: 'errors-only',
+    expect: 'id',
+    about: "errors-only + TransactionModule.forRoot() (the README's errors-only set-up)",
+  },
+  {
+    name: 'out:fetch',
+    group: 'outgoing',
+    server: 'outgoing-fetch',
+    sentry: 'none',
+    expect: 'out',
+    downstream: true,
+    about: 'module + handler calls a local server with global fetch, header set by hand',
+  },
+  {
+    name: 'out:transaction-http',
+    group: 'outgoing',
+    server: 'outgoing-transaction-http',
+    sentry: 'none',
+    expect: 'out',
+    downstream: true,
+    about: 'module + handler calls a local server with TransactionHttpService',
+  },
+  {
+    name: 'out:axios',
+    group: 'outgoing',
+    server: 'outgoing-axios',
+    sentry: 'none',
+    expect: 'out',
+    downstream: true,
+    about: 'module + handler calls a local server with @nestjs/axios HttpService, header by hand',
+  },
+];
+
+/** Suffix of the A/A twin: the same variant run again as if it were another, to measure noise. */
+export const AA_SUFFIX = '#2';
+
+/** The twin of a variant for A/A calibration. */
+export function twinOf(variant) {
+  return {
+    ...variant,
+    name: variant.name + AA_SUFFIX,
+    about: `second copy of ${variant.name} (A/A)`,
+  };
+}
+
+/**
+ * Paired comparisons, per adapter and round. Throughput ratios are > 1 when the variant is the
+ * cheaper one: req/s variant/baseline, CPU µs per request baseline/variant. `target` is their lower
+ * bound (`strict`: must exceed it), `p99Max` the upper bound of p99 latency variant/baseline.
+ * Without either, the row is for information.
+ */
+export const COMPARISONS = [
+  { variant: 'sentry+module', baseline: 'sentry', target: 0.98, p99Max: 1.05 },
+  { variant: 'sentry-notrace+module', baseline: 'sentry-notrace', target: 0.98, p99Max: 1.05 },
+  { variant: 'module', baseline: 'bare', target: 0.97, p99Max: 1.05 },
+  { variant: 'errors-only+module', baseline: 'bare', target: { express: 0.9, fastify: 0.8 } },
+  { variant: 'errors-only+module', baseline: 'sentry-notrace' },
+  { variant: 'errors-only+module', baseline: 'errors-only' },
+  { variant: 'sentry+module', baseline: 'sentry+nestjs-cls', target: 1, strict: true },
+  { variant: 'sentry+module', baseline: 'sentry+middleware', target: 1, strict: true },
+  { variant: 'sentry+module', baseline: 'sentry+middleware-als', target: 1, strict: true },
+  { variant: 'sentry+middleware', baseline: 'sentry' },
+  { variant: 'sentry+middleware-als', baseline: 'sentry' },
+  { variant: 'sentry+nestjs-cls', baseline: 'sentry' },
+  { variant: 'sentry+noop-interceptor', baseline: 'sentry' },
+  { variant: 'noop-interceptor', baseline: 'bare' },
+  { variant: 'middleware-als', baseline: 'bare' },
+  { variant: 'module', baseline: 'middleware-als', target: 1, strict: true },
+  { variant: 'out:transaction-http', baseline: 'out:fetch', target: 0.97 },
+  { variant: 'out:axios', baseline: 'out:fetch' },
+  { variant: 'sentry', baseline: 'bare' },
+  { variant: 'sentry-notrace', baseline: 'bare' },
+];
+
+/** Memory target: heap after all requests within this fraction of heap after the first tenth. */
+export const MEMORY_TARGET = 0.05;
+
+/** Variants whose heap the memory check follows by default. */
+export const MEMORY_VARIANTS = ['sentry+module', 'module', 'sentry'];

@@ -1,0 +1,24 @@
+// Outgoing call, raw: the handler forwards the ID to a local downstream server with global `fetch`,
+// setting the header by hand. The module settles the incoming ID, as in the other outgoing variants.
+import { Module } from '@nestjs/common';
+import { TransactionId, TransactionModule } from 'nestjs-transaction-id';
+import { HEADER, decorateClass, defineController } from './shared.mjs';
+
+export function create({ downstreamUrl, readTag }) {
+  const AppController = defineController({
+    param: TransactionId(),
+    handle: async (_self, id) => {
+      const response = await fetch(downstreamUrl, { headers: { [HEADER]: id } });
+      if (!response.ok) throw new Error(`downstream answered ${response.status}`);
+      const { id: downstream } = await response.json();
+      return { id, downstream };
+    },
+    readTag,
+  });
+  class AppModule {}
+  decorateClass(
+    AppModule,
+    Module({ imports: [TransactionModule.forRoot()], controllers: [AppController] }),
+  );
+  return { module: AppModule };
+}
