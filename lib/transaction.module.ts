@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import {
   ConfigurableModuleClass,
   OPTIONS_TYPE,
@@ -44,7 +44,6 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     TransactionHttpService,
     TransactionInterceptor,
     HttpServerBinding,
-    { provide: APP_INTERCEPTOR, useExisting: TransactionInterceptor },
     {
       provide: APP_FILTER,
       useFactory: (options: ResolvedTransactionOptions, sentry?: SentryBridge) =>

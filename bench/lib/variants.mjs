@@ -29,6 +29,14 @@ export const VARIANTS = [
     about: 'bare + TransactionModule.forRoot(), @sentry/node not installed',
   },
   {
+    name: 'module-lean',
+    group: 'plain',
+    server: 'module-lean',
+    sentry: 'none',
+    expect: 'id',
+    about: 'bare + TransactionModule.forRoot({ globalInterceptor: false }), no Sentry',
+  },
+  {
     name: 'noop-interceptor',
     group: 'plain',
     server: 'noop-interceptor',
@@ -128,6 +136,14 @@ export const VARIANTS = [
     about: "errors-only + TransactionModule.forRoot() (the README's errors-only set-up)",
   },
   {
+    name: 'errors-only+module-lean',
+    group: 'plain',
+    server: 'module-lean',
+    sentry: 'errors-only',
+    expect: 'id',
+    about: 'errors-only + TransactionModule.forRoot({ globalInterceptor: false })',
+  },
+  {
     name: 'out:fetch',
     group: 'outgoing',
     server: 'outgoing-fetch',
@@ -179,6 +195,8 @@ export const COMPARISONS = [
   { variant: 'sentry-notrace+module', baseline: 'sentry-notrace', target: 0.98, p99Max: 1.05 },
   { variant: 'module', baseline: 'bare', target: 0.97, p99Max: 1.05 },
   { variant: 'errors-only+module', baseline: 'bare', target: { express: 0.9, fastify: 0.8 } },
+  { variant: 'module-lean', baseline: 'bare', target: 0.97 },
+  { variant: 'errors-only+module-lean', baseline: 'bare', target: { express: 0.9, fastify: 0.8 } },
   { variant: 'errors-only+module', baseline: 'sentry-notrace' },
   { variant: 'errors-only+module', baseline: 'errors-only' },
   { variant: 'sentry+module', baseline: 'sentry+nestjs-cls', target: 1, strict: true },

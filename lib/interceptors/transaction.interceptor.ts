@@ -38,8 +38,7 @@ export class TransactionInterceptor implements NestInterceptor {
   ) {}
 
   intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const handled = this.withReporting(next.handle());
-    if (this.context.id !== undefined) return handled;
+    if (this.context.id !== undefined) return this.withReporting(next.handle());
 
     const incoming = this.incomingId(execution);
     const http = execution.getType() === 'http';
@@ -52,9 +51,11 @@ export class TransactionInterceptor implements NestInterceptor {
     if (this.options.echo && http) {
       setResponseHeader(execution.switchToHttp().getResponse(), this.options.header, id);
     }
+    // `handle()` inside the unit of work: Nest binds the handler to the async context current
+    // when `handle()` is called, so called outside, the handler would not see the ID.
     return new Observable((subscriber) =>
       this.context.enter({ id, header: http ? this.options.header : undefined }, () =>
-        handled.subscribe(subscriber),
+        this.withReporting(next.handle()).subscribe(subscriber),
       ),
     );
   }
