@@ -4,7 +4,12 @@ import { Module } from '@nestjs/common';
 import { TransactionId, TransactionModule } from 'nestjs-transaction-id';
 import { decorateClass, defineController } from './shared.mjs';
 
-export function create({ readTag }) {
+export function create(context) {
+  return createWithOptions(context, {});
+}
+
+/** The same app with `options` given to `forRoot()`, for variants of the module's set-up. */
+export function createWithOptions({ readTag }, options) {
   const AppController = defineController({
     param: TransactionId(),
     handle: (_self, id) => ({ id }),
@@ -13,7 +18,7 @@ export function create({ readTag }) {
   class AppModule {}
   decorateClass(
     AppModule,
-    Module({ imports: [TransactionModule.forRoot()], controllers: [AppController] }),
+    Module({ imports: [TransactionModule.forRoot(options)], controllers: [AppController] }),
   );
   return { module: AppModule };
 }

@@ -12,11 +12,13 @@ import { TransactionHttpError } from './transaction-http.error.js';
 import { fetchFollowingRedirects } from './follow-redirects.js';
 
 type SentConfig = TransactionHttpRequestConfig & { url: string; method: string };
-/** `fetch` refuses a body on GET and HEAD. */
-type BodylessConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method' | 'data'>;
+/**
+ * Config of the shorthand methods without `data`: GET and HEAD cannot have a body (`fetch` refuses
+ * one), and POST, PUT and PATCH take it as an argument.
+ */
+type DatalessConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method' | 'data'>;
 /** As in axios, DELETE and OPTIONS take a body through `config.data`. */
 type MethodConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method'>;
-type BodyConfig = Omit<TransactionHttpRequestConfig, 'url' | 'method' | 'data'>;
 
 /**
  * HTTP client on Node.js's global `fetch` that forwards the current transaction ID, shaped like
@@ -63,7 +65,7 @@ export class TransactionHttpService {
     });
   }
 
-  get<T = unknown>(url: string, config?: BodylessConfig): Observable<TransactionHttpResponse<T>> {
+  get<T = unknown>(url: string, config?: DatalessConfig): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, method: 'GET' });
   }
 
@@ -71,7 +73,7 @@ export class TransactionHttpService {
     return this.request<T>({ ...config, url, method: 'DELETE' });
   }
 
-  head<T = unknown>(url: string, config?: BodylessConfig): Observable<TransactionHttpResponse<T>> {
+  head<T = unknown>(url: string, config?: DatalessConfig): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, method: 'HEAD' });
   }
 
@@ -82,7 +84,7 @@ export class TransactionHttpService {
   post<T = unknown>(
     url: string,
     data?: unknown,
-    config?: BodyConfig,
+    config?: DatalessConfig,
   ): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, data, method: 'POST' });
   }
@@ -90,7 +92,7 @@ export class TransactionHttpService {
   put<T = unknown>(
     url: string,
     data?: unknown,
-    config?: BodyConfig,
+    config?: DatalessConfig,
   ): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, data, method: 'PUT' });
   }
@@ -98,7 +100,7 @@ export class TransactionHttpService {
   patch<T = unknown>(
     url: string,
     data?: unknown,
-    config?: BodyConfig,
+    config?: DatalessConfig,
   ): Observable<TransactionHttpResponse<T>> {
     return this.request<T>({ ...config, url, data, method: 'PATCH' });
   }
