@@ -6,6 +6,12 @@ export const RESOLVED_TRANSACTION_OPTIONS = Symbol('nestjs-transaction-id:resolv
 /** Injection token of the Sentry bridge; its value is `undefined` when `@sentry/node` is not installed. */
 export const SENTRY_BRIDGE = Symbol('nestjs-transaction-id:sentry-bridge');
 
+/**
+ * Injection token of whether `TransactionInterceptor` is registered globally (option
+ * `globalInterceptor`, with `'auto'` decided at start-up).
+ */
+export const GLOBAL_INTERCEPTOR = Symbol('nestjs-transaction-id:global-interceptor');
+
 /** Marks an HTTP server whose `emit` this library already wraps. */
 export const BOUND_SERVER = Symbol.for('nestjs-transaction-id:bound-server');
 

@@ -1,7 +1,9 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
 import type { TransactionModuleOptions } from './interfaces/transaction-module-options.interface.js';
+import { GLOBAL_INTERCEPTOR } from './transaction.internal-constants.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
+import { hasUnboundEntryPoints } from './interceptors/unbound-entry-points.js';
 
 /** Extras of `forRoot()` / `forRootAsync()` that shape the module itself, not its behaviour. */
 export interface TransactionModuleExtras {
@@ -14,17 +16,22 @@ export interface TransactionModuleExtras {
   isGlobal?: boolean;
 
   /**
-   * Registers `TransactionInterceptor` as a global interceptor. Any global interceptor makes Nest
-   * run every handler through an rxjs pipeline, which is about half of what the module costs per
-   * request. An HTTP-only service, whose requests all enter through the HTTP server, can leave it
-   * out: IDs are settled by the server binding all the same, and unhandled exceptions are reported
-   * by the module's exception-filter probe — that is, those that no exception filter of the
-   * application (controller, method or `useGlobalFilters()`) handles first. Keep it for
-   * microservices, WebSocket gateways and Fastify's `inject()`.
+   * Whether `TransactionInterceptor` is registered as a global interceptor. Any global interceptor
+   * makes Nest run every handler through an rxjs pipeline, which costs more per request than
+   * everything else the module does. HTTP requests do not need it: the server binding settles
+   * their IDs, and unhandled exceptions are reported by the module's exception-filter probe.
    *
-   * @default true
+   * - `'auto'`: registered when the application has message handlers (`@MessagePattern()`,
+   *   `@EventPattern()`), WebSocket gateways or GraphQL resolvers; a plain HTTP application runs
+   *   without it (Fastify's `inject()` is then served by an `onRequest` hook).
+   * - `true`: always. Needed for Express applications served by something other than their own
+   *   HTTP server (serverless handlers, `supertest` on `getInstance()`), and to report exceptions
+   *   that a controller- or method-scoped filter of the application handles before the probe.
+   * - `false`: never.
+   *
+   * @default 'auto'
    */
-  globalInterceptor?: boolean;
+  globalInterceptor?: boolean | 'auto';
 }
 
 export const {
@@ -36,17 +43,36 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createTransactionOptions')
   .setExtras<TransactionModuleExtras>(
-    { isGlobal: true, globalInterceptor: true },
+    { isGlobal: true, globalInterceptor: 'auto' },
     (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,
-      providers:
-        extras.globalInterceptor === false
-          ? definition.providers
-          : [
-              ...(definition.providers ?? []),
-              { provide: APP_INTERCEPTOR, useExisting: TransactionInterceptor },
-            ],
+      providers: [...(definition.providers ?? []), ...globalInterceptorProviders(extras)],
     }),
   )
   .build();
+
+function globalInterceptorProviders({ globalInterceptor }: TransactionModuleExtras): Provider[] {
+  if (globalInterceptor !== true && globalInterceptor !== false && globalInterceptor !== 'auto') {
+    throw new TypeError(
+      `nestjs-transaction-id: option "globalInterceptor" must be true, false or 'auto' (got ${String(globalInterceptor)}).`,
+    );
+  }
+  if (globalInterceptor === false) return [{ provide: GLOBAL_INTERCEPTOR, useValue: false }];
+  return [
+    globalInterceptor === true
+      ? { provide: GLOBAL_INTERCEPTOR, useValue: true }
+      : {
+          provide: GLOBAL_INTERCEPTOR,
+          useFactory: hasUnboundEntryPoints,
+          inject: [ModulesContainer],
+        },
+    {
+      provide: APP_INTERCEPTOR,
+      // Nest skips a global enhancer whose factory returns nothing.
+      useFactory: (interceptor: TransactionInterceptor, global: boolean) =>
+        global ? interceptor : null,
+      inject: [TransactionInterceptor, GLOBAL_INTERCEPTOR],
+    },
+  ];
+}

@@ -1,20 +1,41 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { BOUND_SERVER, RESOLVED_TRANSACTION_OPTIONS } from '../transaction.internal-constants.js';
+import {
+  BOUND_SERVER,
+  GLOBAL_INTERCEPTOR,
+  RESOLVED_TRANSACTION_OPTIONS,
+} from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { TransactionContext } from '../context/transaction-context.js';
+import { transactionStorage, type TransactionStore } from '../context/transaction.storage.js';
 import { readTransactionHeader } from './read-transaction-header.js';
 
 type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 type BoundServer = Server & { [BOUND_SERVER]?: true };
+
+/** The part of a Fastify instance the fallback hook needs. */
+interface FastifyLike {
+  addHook(
+    name: 'onRequest',
+    hook: (request: { raw: IncomingMessage }, reply: FastifyReplyLike, done: () => void) => void,
+  ): unknown;
+  inject: unknown;
+}
+interface FastifyReplyLike {
+  raw: ServerResponse;
+  hijack(): unknown;
+}
 
 /**
  * Settles the transaction ID of every HTTP request where the request enters Node.js: at the
  * server's `'request'` event, inside the isolation scope Sentry forks there and before Express or
  * Fastify, middleware, guards, interceptors, pipes and exception filters see the request. This is
  * what makes the ID, the echo header and the Sentry tag hold for all of them, on both adapters.
+ *
+ * Requests that never pass the server (Fastify's `inject()`) are settled by a Fastify `onRequest`
+ * hook instead, unless `TransactionInterceptor` is global and does it.
  */
 @Injectable()
 export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
@@ -25,9 +46,15 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     private readonly context: TransactionContext,
     private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
+    @Inject(GLOBAL_INTERCEPTOR) private readonly globalInterceptor: boolean,
   ) {}
 
   onModuleInit(): void {
+    if (!this.globalInterceptor) this.hookFastify();
+    this.wrapServer();
+  }
+
+  private wrapServer(): void {
     // Microservice-only and standalone applications have no HTTP server.
     const server = this.adapterHost.httpAdapter?.getHttpServer?.() as BoundServer | undefined;
     if (typeof server?.emit !== 'function' || server[BOUND_SERVER]) return;
@@ -53,28 +80,53 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     this.restore = undefined;
   }
 
+  private hookFastify(): void {
+    const instance = this.adapterHost.httpAdapter?.getInstance?.() as FastifyLike | undefined;
+    if (typeof instance?.addHook !== 'function' || typeof instance.inject !== 'function') return;
+    instance.addHook('onRequest', (request, reply, done) => {
+      // Requests that came through the server are settled already.
+      if (transactionStorage.getStore() !== undefined) return done();
+      const store = this.settle(request.raw, reply.raw);
+      if (store === undefined) {
+        reply.hijack();
+        return;
+      }
+      this.context.enter(store, done, request.raw);
+    });
+  }
+
   private onRequest(
     server: Server,
     emit: Emit,
     request: IncomingMessage,
     response: ServerResponse,
   ): boolean {
+    const store = this.settle(request, response);
+    if (store === undefined) return true;
+    return this.context.enter(
+      store,
+      () => emit.call(server, 'request', request, response),
+      request,
+    );
+  }
+
+  /**
+   * The unit of work of a request, its ID echoed on the response; `undefined` when the request is
+   * turned away, with the 400 answered here.
+   */
+  private settle(request: IncomingMessage, response: ServerResponse): TransactionStore | undefined {
     const { header, echo, tagClientId } = this.options;
     const incoming = readTransactionHeader(request, header);
     const trusted = this.policy.trusts(request);
     const id = this.policy.settle(incoming, trusted);
     if (id === REJECTED) {
       rejectRequest(response, header, incoming === undefined);
-      return true;
+      return undefined;
     }
     if (echo) response.setHeader(header, id);
     const clientId =
       !trusted && tagClientId && this.policy.isValid(incoming) ? incoming : undefined;
-    return this.context.enter(
-      { id, clientId, header },
-      () => emit.call(server, 'request', request, response),
-      request,
-    );
+    return { id, clientId, header };
   }
 }
 

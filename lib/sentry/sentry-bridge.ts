@@ -25,9 +25,13 @@ type SentryCoreExtras = Pick<
 >;
 
 type Scope = ReturnType<SentrySdk['getIsolationScope']>;
+type SentryClient = NonNullable<ReturnType<SentrySdk['getClient']>>;
 
 /** Global scopes (one per Sentry SDK copy) that already have our event processor. */
 const scopesWithProcessor = new WeakSet<object>();
+
+/** Where the path of a request URL ends. */
+const URL_END = /[?#]/;
 
 const UNHANDLED_MECHANISM = { type: 'auto.function.nestjs.transaction_id', handled: false };
 
@@ -36,6 +40,11 @@ const UNHANDLED_MECHANISM = { type: 'auto.function.nestjs.transaction_id', handl
  * bridge exists only when it is installed, and does nothing per request while Sentry has no client.
  */
 export class SentryBridge {
+  /** The requests this bridge isolated itself, by their unit of work. */
+  private readonly forkedRequests = new WeakMap<TransactionStore, IncomingMessage>();
+  /** Clients whose events get the request data of those requests. */
+  private readonly describingClients = new WeakSet<SentryClient>();
+
   private constructor(
     private readonly sdk: SentrySdk,
     /** The isolation scope of work that nothing isolated: tagging it would leak the tag. */
@@ -79,10 +88,9 @@ export class SentryBridge {
    * Runs `fn` in an isolation scope of its own, tagged with the ID. An HTTP request that Sentry
    * isolated already (`outermost`, in a forked scope) keeps that scope, so request data and spans
    * Sentry attached to it stay together; anything else (messages, jobs, nested runs, Sentry
-   * without its http integration) gets a fork and a trace of its own. A forked HTTP request gets
-   * the request data that Sentry's http integration would have given it, for
-   * `requestDataIntegration` to filter by the SDK's data collection settings, and continues the
-   * caller's `sentry-trace`.
+   * without its http integration) gets a fork and a trace of its own. A request forked here
+   * continues the caller's `sentry-trace`, and its events get the request data that Sentry's http
+   * integration would have given them.
    */
   isolate<T>(
     store: TransactionStore,
@@ -91,38 +99,65 @@ export class SentryBridge {
     request?: IncomingMessage,
   ): T {
     const { sdk } = this;
-    if (sdk.getClient() === undefined) return fn();
+    const client = sdk.getClient();
+    if (client === undefined) return fn();
     const scope = sdk.getIsolationScope();
     if (outermost && scope !== this.defaultIsolationScope()) {
       scope.setTags(tagsOf(store));
       return fn();
     }
+    // A job or message is a trace of its own, not a part of whatever ran before it.
+    if (request === undefined) {
+      return sdk.withIsolationScope((forked) => {
+        forked.setTags(tagsOf(store));
+        return sdk.startNewTrace(fn);
+      });
+    }
+    this.describeRequestsOf(client);
+    this.forkedRequests.set(store, request);
+    // The fork starts a fresh trace; only a caller's `sentry-trace` needs more (most have none).
+    const sentryTrace = request.headers['sentry-trace'];
     return sdk.withIsolationScope((forked) => {
       forked.setTags(tagsOf(store));
-      // A job or message is a trace of its own, not a part of whatever ran before it.
-      if (request === undefined) return sdk.startNewTrace(fn);
-      this.describeRequest(forked, request);
-      // What Sentry's http integration does per request: continue the caller's trace, or start one.
-      const sentryTrace = request.headers['sentry-trace'];
+      if (typeof sentryTrace !== 'string') return fn();
       const baggage = request.headers.baggage;
       return sdk.continueTrace(
-        {
-          sentryTrace: typeof sentryTrace === 'string' ? sentryTrace : undefined,
-          baggage: typeof baggage === 'string' ? baggage : undefined,
-        },
+        { sentryTrace, baggage: typeof baggage === 'string' ? baggage : undefined },
         fn,
       );
     });
   }
 
-  private describeRequest(scope: Scope, request: IncomingMessage): void {
-    const method = (request.method ?? 'GET').toUpperCase();
-    const path = (request.url ?? '/').split(/[?#]/, 1)[0];
-    scope.setTransactionName(`${method} ${path}`);
-    if (this.toRequestData === undefined) return;
-    scope.setSDKProcessingMetadata({
-      normalizedRequest: this.toRequestData(request),
-      ipAddress: request.socket?.remoteAddress,
+  /**
+   * Describes the request on each event of a request forked here, when the event is made: what
+   * Sentry's http integration copies for every request, at a cost per request, is copied here only
+   * for the few that report something. `requestDataIntegration` then filters it by the SDK's data
+   * collection settings, as it would have.
+   */
+  private describeRequestsOf(client: SentryClient): void {
+    if (this.describingClients.has(client)) return;
+    this.describingClients.add(client);
+    client.on('preprocessEvent', (event) => {
+      const store = transactionStorage.getStore();
+      const request = store === undefined ? undefined : this.forkedRequests.get(store);
+      if (request === undefined) return;
+      const method = (request.method ?? 'GET').toUpperCase();
+      // Express strips mount paths from `url` while it routes; `originalUrl` keeps them.
+      const url = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '/';
+      event.transaction ??= `${method} ${url.split(URL_END, 1)[0]}`;
+      if (this.toRequestData === undefined) return;
+      event.sdkProcessingMetadata = {
+        ...event.sdkProcessingMetadata,
+        // Not the request itself: by now it may hold a parsed body and cookies, which Sentry's
+        // http integration would not have copied.
+        normalizedRequest: this.toRequestData({
+          method,
+          url,
+          headers: request.headers,
+          socket: request.socket,
+        }),
+        ipAddress: request.socket?.remoteAddress,
+      };
     });
   }
 
