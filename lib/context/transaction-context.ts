@@ -72,8 +72,7 @@ export class TransactionContext {
    * @internal
    */
   enter<T>(store: TransactionStore, fn: () => T, request?: IncomingMessage): T {
-    if (this.sentry === undefined) return transactionStorage.run(store, fn);
-    const outermost = transactionStorage.getStore() === undefined;
-    return this.sentry.isolate(store, outermost, () => transactionStorage.run(store, fn), request);
+    if (this.sentry?.holdsStores) return this.sentry.run(store, fn, request);
+    return transactionStorage.run(store, fn);
   }
 }

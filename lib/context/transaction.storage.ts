@@ -10,12 +10,31 @@ export interface TransactionStore {
 }
 
 /**
- * The one store of transaction IDs in this process. Module-level on purpose: decorators, carriers
- * and Sentry's event processor read it without dependency injection.
+ * The library's own store of transaction IDs, for processes where Sentry does not carry isolation
+ * scopes through async work (not installed, not initialised). Module-level on purpose: decorators,
+ * carriers and Sentry's event processor read it without dependency injection.
  */
 export const transactionStorage = new AsyncLocalStorage<TransactionStore>();
 
+/** Reads the store that Sentry's current isolation scope holds, once the Sentry bridge holds them. */
+let readHeldStore: () => TransactionStore | undefined = () => undefined;
+
+/**
+ * Makes the current store readable from where Sentry keeps it. With Sentry initialised, the stores
+ * ride on its isolation scopes instead of a second `AsyncLocalStorage`: on Node 20 every active
+ * `AsyncLocalStorage` costs every promise of every request a hook call.
+ */
+export function readStoresFrom(reader: () => TransactionStore | undefined): void {
+  readHeldStore = reader;
+}
+
+/** The store of the current async flow, if any. */
+export function currentTransactionStore(): TransactionStore | undefined {
+  // `getStore()` of a storage never `run()` costs nothing: it is not enabled.
+  return transactionStorage.getStore() ?? readHeldStore();
+}
+
 /** The transaction ID of the current async flow, if any. */
 export function currentTransactionId(): string | undefined {
-  return transactionStorage.getStore()?.id;
+  return currentTransactionStore()?.id;
 }

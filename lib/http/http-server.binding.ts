@@ -9,7 +9,7 @@ import {
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { TransactionContext } from '../context/transaction-context.js';
-import { transactionStorage, type TransactionStore } from '../context/transaction.storage.js';
+import { currentTransactionStore, type TransactionStore } from '../context/transaction.storage.js';
 import { readTransactionHeader } from './read-transaction-header.js';
 
 type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
@@ -85,7 +85,7 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     if (typeof instance?.addHook !== 'function' || typeof instance.inject !== 'function') return;
     instance.addHook('onRequest', (request, reply, done) => {
       // Requests that came through the server are settled already.
-      if (transactionStorage.getStore() !== undefined) return done();
+      if (currentTransactionStore() !== undefined) return done();
       const store = this.settle(request.raw, reply.raw);
       if (store === undefined) {
         reply.hijack();

@@ -3,7 +3,11 @@ import { HttpException } from '@nestjs/common';
 import type * as SentryCore from '@sentry/core';
 import type * as SentryNode from '@sentry/node';
 import { CLIENT_TRANSACTION_ID_TAG, TRANSACTION_ID_TAG } from '../transaction.constants.js';
-import { transactionStorage, type TransactionStore } from '../context/transaction.storage.js';
+import {
+  currentTransactionStore,
+  readStoresFrom,
+  type TransactionStore,
+} from '../context/transaction.storage.js';
 
 /** The part of `@sentry/node` the library uses. */
 type SentrySdk = Pick<
@@ -30,6 +34,12 @@ type SentryClient = NonNullable<ReturnType<SentrySdk['getClient']>>;
 /** Global scopes (one per Sentry SDK copy) that already have our event processor. */
 const scopesWithProcessor = new WeakSet<object>();
 
+/**
+ * The unit of work each isolation scope runs, for every bridge of the process: scopes belong to
+ * the SDK, which all applications of a process share.
+ */
+const storesByScope = new WeakMap<Scope, TransactionStore>();
+
 /** Where the path of a request URL ends. */
 const URL_END = /[?#]/;
 
@@ -37,9 +47,19 @@ const UNHANDLED_MECHANISM = { type: 'auto.function.nestjs.transaction_id', handl
 
 /**
  * Everything the library does with Sentry, in one place. `@sentry/node` is an optional peer: the
- * bridge exists only when it is installed, and does nothing per request while Sentry has no client.
+ * bridge exists only when it is installed.
+ *
+ * Where Sentry is initialised, every unit of work runs in an isolation scope of its own, and that
+ * scope holds the unit's store: Sentry's async context carries it, so the library needs no
+ * `AsyncLocalStorage` of its own, whose promise hook would cost every request again.
  */
 export class SentryBridge {
+  /**
+   * Whether units of work run in Sentry's isolation scopes, which then hold their stores. Decided
+   * at start-up: it takes a Sentry client, and an async context that keeps scopes across awaits.
+   */
+  holdsStores = false;
+
   /** The requests this bridge isolated itself, by their unit of work. */
   private readonly forkedRequests = new WeakMap<TransactionStore, IncomingMessage>();
   /** Clients whose events get the request data of those requests. */
@@ -54,11 +74,10 @@ export class SentryBridge {
     const globalScope = sdk.getGlobalScope();
     if (!scopesWithProcessor.has(globalScope)) {
       scopesWithProcessor.add(globalScope);
-      // The tag comes from our own async context, so an event is tagged with its own unit of
-      // work's ID even where Sentry shares one scope between requests (no http integration,
-      // `skipOpenTelemetrySetup`, work Sentry does not isolate).
+      // The tag comes from the unit of work the event was raised in, also where the library runs
+      // without Sentry's scopes (Sentry initialised after the application started).
       globalScope.addEventProcessor((event) => {
-        const store = transactionStorage.getStore();
+        const store = currentTransactionStore();
         if (store === undefined) return event;
         event.tags = { ...event.tags, ...tagsOf(store) };
         if (store.header !== undefined && event.request?.headers !== undefined) {
@@ -77,48 +96,75 @@ export class SentryBridge {
     // version shares its state (the SDK keys its global carrier by version). Without it, the
     // scope current now, at start-up and outside any request, is the default one.
     const core = await importOptional<typeof SentryCore>('@sentry/core');
-    if (core !== undefined && core.SDK_VERSION === sdk.SDK_VERSION) {
-      return new SentryBridge(sdk, core.getDefaultIsolationScope, core.httpRequestToRequestData);
-    }
     const startupScope = sdk.getIsolationScope();
-    return new SentryBridge(sdk, () => startupScope);
+    const bridge =
+      core !== undefined && core.SDK_VERSION === sdk.SDK_VERSION
+        ? new SentryBridge(sdk, core.getDefaultIsolationScope, core.httpRequestToRequestData)
+        : new SentryBridge(sdk, () => startupScope);
+    if (await bridge.keepsScopesAcrossAwaits()) {
+      bridge.holdsStores = true;
+      readStoresFrom(() => bridge.heldStore());
+    }
+    return bridge;
+  }
+
+  /** Whether Sentry has a client and an async context that carries isolation scopes. */
+  private async keepsScopesAcrossAwaits(): Promise<boolean> {
+    const { sdk } = this;
+    if (sdk.getClient() === undefined) return false;
+    return sdk.withIsolationScope(async (forked) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return sdk.getIsolationScope() === forked;
+    });
+  }
+
+  /** The store of the current isolation scope. */
+  private heldStore(): TransactionStore | undefined {
+    const scope = this.sdk.getIsolationScope();
+    return storesByScope.get(scope) ?? this.inheritedStore(scope);
   }
 
   /**
-   * Runs `fn` in an isolation scope of its own, tagged with the ID. An HTTP request that Sentry
-   * isolated already (`outermost`, in a forked scope) keeps that scope, so request data and spans
-   * Sentry attached to it stay together; anything else (messages, jobs, nested runs, Sentry
-   * without its http integration) gets a fork and a trace of its own. A request forked here
-   * continues the caller's `sentry-trace`, and its events get the request data that Sentry's http
-   * integration would have given them.
+   * The store of a scope the application forked inside a unit of work (`withIsolationScope()`):
+   * it has the parent's tags, so its ID.
    */
-  isolate<T>(
-    store: TransactionStore,
-    outermost: boolean,
-    fn: () => T,
-    request?: IncomingMessage,
-  ): T {
+  private inheritedStore(scope: Scope): TransactionStore | undefined {
+    if (scope === this.defaultIsolationScope()) return undefined;
+    const id = scope.getScopeData().tags[TRANSACTION_ID_TAG];
+    if (typeof id !== 'string') return undefined;
+    const store = { id };
+    storesByScope.set(scope, store);
+    return store;
+  }
+
+  /**
+   * Runs `fn` as the unit of work of `store`, in an isolation scope that holds the store and is
+   * tagged with its ID. An HTTP request that Sentry isolated already keeps that scope, so request
+   * data and spans Sentry attached to it stay together; anything else (messages, jobs, nested
+   * runs, Sentry without its http integration) gets a fork and a trace of its own. A request
+   * forked here continues the caller's `sentry-trace`, and its events get the request data that
+   * Sentry's http integration would have given them. Only while `holdsStores`.
+   */
+  run<T>(store: TransactionStore, fn: () => T, request?: IncomingMessage): T {
     const { sdk } = this;
-    const client = sdk.getClient();
-    if (client === undefined) return fn();
-    const scope = sdk.getIsolationScope();
-    if (outermost && scope !== this.defaultIsolationScope()) {
-      scope.setTags(tagsOf(store));
-      return fn();
-    }
-    // A job or message is a trace of its own, not a part of whatever ran before it.
     if (request === undefined) {
+      // A job or message is a trace of its own, not a part of whatever ran before it.
       return sdk.withIsolationScope((forked) => {
-        forked.setTags(tagsOf(store));
+        hold(forked, store);
         return sdk.startNewTrace(fn);
       });
     }
-    this.describeRequestsOf(client);
+    const scope = sdk.getIsolationScope();
+    if (scope !== this.defaultIsolationScope() && !storesByScope.has(scope)) {
+      hold(scope, store);
+      return fn();
+    }
+    this.describeRequestsOf(sdk.getClient());
     this.forkedRequests.set(store, request);
     // The fork starts a fresh trace; only a caller's `sentry-trace` needs more (most have none).
     const sentryTrace = request.headers['sentry-trace'];
     return sdk.withIsolationScope((forked) => {
-      forked.setTags(tagsOf(store));
+      hold(forked, store);
       if (typeof sentryTrace !== 'string') return fn();
       const baggage = request.headers.baggage;
       return sdk.continueTrace(
@@ -134,11 +180,11 @@ export class SentryBridge {
    * for the few that report something. `requestDataIntegration` then filters it by the SDK's data
    * collection settings, as it would have.
    */
-  private describeRequestsOf(client: SentryClient): void {
-    if (this.describingClients.has(client)) return;
+  private describeRequestsOf(client: SentryClient | undefined): void {
+    if (client === undefined || this.describingClients.has(client)) return;
     this.describingClients.add(client);
     client.on('preprocessEvent', (event) => {
-      const store = transactionStorage.getStore();
+      const store = currentTransactionStore();
       const request = store === undefined ? undefined : this.forkedRequests.get(store);
       if (request === undefined) return;
       const method = (request.method ?? 'GET').toUpperCase();
@@ -171,6 +217,12 @@ export class SentryBridge {
     if (isCaptured(exception)) return;
     this.sdk.captureException(exception, { mechanism: UNHANDLED_MECHANISM });
   }
+}
+
+/** Makes `scope` the scope of `store`'s unit of work. */
+function hold(scope: Scope, store: TransactionStore): void {
+  storesByScope.set(scope, store);
+  scope.setTags(tagsOf(store));
 }
 
 /** The Sentry tags of a unit of work. */

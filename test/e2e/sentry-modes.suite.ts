@@ -73,7 +73,16 @@ export function isolationSuite(mode: SentryMode): void {
         const id = response.headers.get(TRANSACTION_ID_HEADER);
         expect(response.status).toBe(200);
         expect(id).toMatch(ids[n] === undefined ? UUID : new RegExp(`^${ids[n]}$`));
-        expect(response.body).toEqual({ n, decorator: id, before: id, after: id, outgoing: id });
+        expect(response.body).toEqual({
+          n,
+          decorator: id,
+          before: id,
+          after: id,
+          forked: id,
+          nested: `nested-${n}`,
+          afterNested: id,
+          outgoing: id,
+        });
         return id;
       });
       expect(new Set(seen).size).toBe(BATCH_SIZE);
