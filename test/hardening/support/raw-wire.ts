@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { dechunk } from '../../fixtures/raw-http.js';
 
 /** What came back for a hand-written request. */
 export interface WireOutcome {
@@ -85,21 +86,6 @@ function parse(raw: string, reset: boolean): WireOutcome {
   if (chunked) body = dechunk(body);
   else if (length) body = body.slice(0, Number(length[1]));
   return { status: Number(status[1]), headers, raw, body, reset };
-}
-
-function dechunk(payload: string): string {
-  let body = '';
-  let at = 0;
-  // Bounded by the payload: every round consumes at least one size line.
-  while (at < payload.length) {
-    const lineEnd = payload.indexOf('\r\n', at);
-    if (lineEnd < 0) break;
-    const size = Number.parseInt(payload.slice(at, lineEnd), 16);
-    if (!Number.isFinite(size) || size <= 0) break;
-    body += payload.slice(lineEnd + 2, lineEnd + 2 + size);
-    at = lineEnd + 2 + size + 2;
-  }
-  return body;
 }
 
 /** Every value of `name` in a response (names compared case-insensitively). */
