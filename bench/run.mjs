@@ -14,13 +14,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkServer } from './lib/check.mjs';
 import { pruneSnapshots, snapshotDist } from './lib/dist-snapshot.mjs';
+import { callgrindAvailable, callgrindWrap, countInstructions } from './lib/instructions.mjs';
 import { sendLoad } from './lib/load.mjs';
 import { summarizeProfile } from './lib/profile-summary.mjs';
 import {
   backgroundLoad,
   cellsTable,
   compare,
+  compareInstructions,
   comparisonsTable,
+  instructionsTables,
   memoryTable,
   microTable,
   noiseText,
@@ -67,7 +70,12 @@ const HELP = `Usage: node bench/run.mjs [options]
   --adapters <names>       express,fastify (default both)
   --aa <variant|none>      run a second copy of <variant> for A/A noise (default sentry)
   --pin                    servers on CPU 1, this load generator (and downstream) on CPU 0
-  --parts <list>           timing,memory,micro (default all three)
+  --parts <list>           timing,memory,micro (default all three), instructions (callgrind
+                           instruction counts per request: repeatable where timings are noisy,
+                           slow, needs valgrind)
+  --instruction-requests <n>
+                           requests counted per server by --parts instructions (default 5000)
+  --instruction-warmup <n> requests before counting (default 6000)
   --memory-requests <n>    requests of the memory check (default 200000; smoke 2000)
   --memory-variants <list> variants of the memory check (default ${MEMORY_VARIANTS.join(',')})
   --micro-time <ms>        tinybench time per task (default 500; smoke 20)
@@ -93,6 +101,8 @@ const { values: argv } = parseArgs({
     parts: { type: 'string' },
     'memory-requests': { type: 'string' },
     'memory-variants': { type: 'string' },
+    'instruction-requests': { type: 'string' },
+    'instruction-warmup': { type: 'string' },
     'micro-time': { type: 'string' },
     profile: { type: 'string' },
     smoke: { type: 'boolean', default: false },
@@ -136,6 +146,8 @@ const options = {
   memoryRequests: int(argv['memory-requests'], smoke ? 2_000 : 200_000),
   memoryVariants: list(argv['memory-variants']) ?? MEMORY_VARIANTS,
   microTime: int(argv['micro-time'], smoke ? 20 : 500),
+  instructionRequests: int(argv['instruction-requests'], 5_000),
+  instructionWarmup: int(argv['instruction-warmup'], 6_000),
   profile: list(argv.profile),
   smoke,
   // Smoke runs several servers at once: its timings mean nothing anyway.
@@ -453,6 +465,48 @@ function runMicro() {
   });
 }
 
+/**
+ * Instructions per request of every cell, each server run under callgrind after a correctness
+ * check; two at a time (counts do not depend on what else runs).
+ */
+async function runInstructions(cells) {
+  if (!callgrindAvailable()) throw new Error('--parts instructions needs valgrind (callgrind)');
+  const dir = join(RESULTS, 'callgrind', stamp);
+  const wrap = callgrindWrap(dir);
+  log(`instruction counts under callgrind: ${cells.length} servers, two at a time …`);
+  return pool(
+    cells.map(({ adapter, variant }) => async () => {
+      const record = { adapter, variant: variant.name };
+      let server;
+      try {
+        // Not pinned: two servers share the CPUs, which changes their timing, not their counts.
+        const spec = { ...serverSpec(adapter, variant), cpu: undefined, wrap };
+        server = await startServer({ ...spec, timeoutMs: 20 * 60_000 });
+        record.check = await checkServer(server.url, variant);
+        if (!record.check.ok)
+          throw new Error(`correctness check failed: ${record.check.failures.join('; ')}`);
+        Object.assign(
+          record,
+          await countInstructions(server, dir, {
+            warmup: options.instructionWarmup,
+            requests: options.instructionRequests,
+            connections: 4,
+            mix: options.mix,
+          }),
+        );
+        log(`instructions ${adapter}:${variant.name}: ${(record.instructions / 1000).toFixed(1)} k/req`);
+      } catch (error) {
+        record.error = String(error?.message ?? error).slice(0, 2000);
+        log(`instructions ${adapter}:${variant.name}: FAILED ${record.error}`);
+      } finally {
+        await server?.stop();
+      }
+      return record;
+    }),
+    2,
+  );
+}
+
 /** CPU-profiles one variant under the timed load; resolves with its summary per request. */
 async function runProfile(adapter, variant) {
   const dir = join(
@@ -523,7 +577,7 @@ async function main() {
           ...(baseline ? [{ adapter, variant: byName.get(baseline) }] : []),
         ];
       })
-    : options.parts.has('timing')
+    : options.parts.has('timing') || options.parts.has('instructions')
       ? selected.flatMap((variant) => options.adapters.map((adapter) => ({ adapter, variant })))
       : [];
   const memoryCells =
@@ -612,6 +666,12 @@ async function main() {
       }
     }
 
+    if (options.parts.has('instructions')) {
+      report.instructions = await runInstructions(cells);
+      for (const r of report.instructions)
+        smokeResults.push({ name: `instructions ${r.adapter}:${r.variant}`, ok: !r.error });
+    }
+
     if (memoryCells.length > 0) {
       log(`memory check: ${options.memoryRequests} requests per server …`);
       report.memory = await pool(
@@ -653,6 +713,8 @@ async function main() {
       for (const comparison of rows) {
         const result = compare(report.runs, adapter, comparison);
         if (result) report.comparisons.push({ ...result, verdicts: verdicts(result, !smoke) });
+        const counted = report.instructions && compareInstructions(report.instructions, adapter, comparison);
+        if (counted) (report.instructionComparisons ??= []).push(counted);
       }
     }
 
@@ -740,6 +802,14 @@ function renderMarkdown(report) {
     out.push(
       '✅ met over the whole range · ➖ median meets it, range crosses it · ❌ median misses it · · no target.',
     );
+  }
+  if (report.instructions) {
+    out.push('');
+    out.push(
+      `### Instructions per request (callgrind; ${options.instructionRequests} requests counted after ${options.instructionWarmup} warm-up requests; > 1 = variant cheaper)`,
+    );
+    out.push('');
+    out.push(instructionsTables(report.instructions, report.instructionComparisons ?? [], !smoke));
   }
   if (report.memory) {
     out.push('');

@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
   ConfigurableModuleClass,
@@ -64,7 +64,16 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     TransactionInterceptor,
   ],
 })
-export class TransactionModule extends ConfigurableModuleClass {
+export class TransactionModule extends ConfigurableModuleClass implements NestModule {
+  constructor(private readonly binding: HttpServerBinding) {
+    super();
+  }
+
+  /** Nest calls this in HTTP applications before it registers their routes. */
+  configure(): void {
+    this.binding.bindRoutes();
+  }
+
   /**
    * Registers the module with `options` over the defaults; `forRoot()` alone gives every default.
    * Use `forRootAsync({ imports, inject, useFactory | useClass | useExisting })` for options that

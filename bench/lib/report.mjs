@@ -197,3 +197,52 @@ export function noiseText(aaResults, rounds) {
 export function backgroundLoad(runs) {
   return median(runs.filter((r) => r.timed).map((r) => r.otherLoad));
 }
+
+/**
+ * Instruction-count ratios (callgrind, `--parts instructions`): one count per variant, no rounds.
+ * > 1 when the variant is cheaper, as the CPU ratio.
+ */
+export function compareInstructions(records, adapter, comparison) {
+  const find = (name) =>
+    records.find((r) => r.adapter === adapter && r.variant === name && r.instructions);
+  const a = find(comparison.variant);
+  const b = find(comparison.baseline);
+  if (!a || !b) return undefined;
+  return {
+    adapter,
+    ...comparison,
+    target: typeof comparison.target === 'object' ? comparison.target[adapter] : comparison.target,
+    ratio: b.instructions / a.instructions,
+    added: a.instructions - b.instructions,
+  };
+}
+
+/** Markdown tables of the instruction counts and their comparisons. */
+export function instructionsTables(records, comparisons, judged) {
+  const thousands = (x) => (x / 1000).toFixed(1);
+  const lines = [
+    '| Adapter | Variant | instructions/req (k) | requests counted |',
+    '| --- | --- | ---: | ---: |',
+  ];
+  for (const r of records) {
+    lines.push(
+      r.error
+        ? `| ${r.adapter} | ${r.variant} | failed: ${r.error.split('\n')[0]} | — |`
+        : `| ${r.adapter} | ${r.variant} | ${thousands(r.instructions)} | ${r.requests} |`,
+    );
+  }
+  lines.push(
+    '',
+    '| Adapter | Variant vs baseline | instruction ratio | k instructions/req added | Target | Verdict |',
+    '| --- | --- | ---: | ---: | --- | --- |',
+  );
+  for (const c of comparisons) {
+    const ok = (x) => (c.strict ? x > c.target : x >= c.target);
+    const verdict = !judged || c.target === undefined ? '·' : ok(c.ratio) ? '✅' : '❌';
+    lines.push(
+      `| ${c.adapter} | ${c.variant} vs ${c.baseline} | ${c.ratio.toFixed(3)} | ${thousands(c.added)} | ` +
+        `${c.target === undefined ? 'info' : `${c.strict ? '>' : '≥'} ${c.target.toFixed(2)}`} | ${verdict} |`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -69,10 +69,11 @@ export function readPeakRss(pid) {
  * @param {string} [spec.dist] snapshot of dist/ to load as `nestjs-transaction-id`
  * @param {number} [spec.cpu] CPU to pin the server to (taskset)
  * @param {string[]} [spec.nodeFlags] extra flags for node (`--expose-gc`, `--cpu-prof`…)
+ * @param {string[]} [spec.wrap] a command that runs node (valgrind …)
  * @param {number} [spec.timeoutMs]
  */
 export function startServer(spec) {
-  const { server, adapter, sentry, cpu, nodeFlags = [], timeoutMs = 90_000 } = spec;
+  const { server, adapter, sentry, cpu, nodeFlags = [], wrap = [], timeoutMs = 90_000 } = spec;
   const args = [
     ...nodeFlags,
     '--import',
@@ -97,10 +98,9 @@ export function startServer(spec) {
   }
   delete env.NODE_OPTIONS;
 
-  const [command, commandArgs] =
-    cpu === undefined
-      ? [process.execPath, args]
-      : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
+  const node = [...wrap, process.execPath, ...args];
+  const [command, ...commandArgs] =
+    cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
   const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let output = '';
   const keep = (chunk) => {

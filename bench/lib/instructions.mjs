@@ -1,0 +1,65 @@
+// Instructions per request, counted by valgrind's callgrind. CPU time of two identical servers
+// differs by ±4 % per round on these machines and hardware counters are not available; callgrind
+// counts the instructions the server executes, the same count for the same code and load whatever
+// else the machine does (A/A within 0.2 %). It weighs every instruction alike (a cache miss costs
+// nothing), so it complements the timings rather than replacing them. A server under callgrind is
+// ~50× slower: opt-in, `--parts instructions`.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { sendLoad } from './load.mjs';
+
+/** Whether valgrind (with callgrind_control) is installed. */
+export function callgrindAvailable() {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+    execFileSync('callgrind_control', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The command prefix that runs a server under callgrind, its profile files under `dir`. */
+export function callgrindWrap(dir) {
+  mkdirSync(dir, { recursive: true });
+  // `--callgrind-out-file` with %p: one file per process, parts (.1, .2…) per dump.
+  return ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.%p')}`];
+}
+
+/**
+ * Counts the instructions `server` (started with `callgrindWrap(dir)`) executes for `requests`
+ * requests after `warmup` requests (which let V8 optimise the hot code): the counters are zeroed
+ * after the warm-up and dumped after the last response. Resolves with instructions per request.
+ */
+export async function countInstructions(server, dir, { warmup, requests, connections, mix }) {
+  const load = { url: server.url, connections, mix };
+  await sendLoad({ ...load, amount: warmup });
+  execFileSync('callgrind_control', ['--zero', String(server.pid)], { stdio: 'ignore' });
+  const timed = await sendLoad({ ...load, amount: requests });
+  if (timed.errors > 0 || timed.non2xx > 0 || timed.timeouts > 0) {
+    throw new Error(
+      `load saw ${timed.errors} errors, ${timed.non2xx} non-2xx, ${timed.timeouts} timeouts`,
+    );
+  }
+  execFileSync('callgrind_control', ['--dump', String(server.pid)], { stdio: 'ignore' });
+  const total = readDumpedTotal(dir, server.pid);
+  return { instructions: total / timed.completed, requests: timed.completed };
+}
+
+/** Sum of the `totals:` of the dumps of process `pid` (one per thread); removes the files. */
+function readDumpedTotal(dir, pid) {
+  const parts = readdirSync(dir).filter((name) => name.startsWith(`callgrind.${pid}.`));
+  if (parts.length === 0) throw new Error(`callgrind wrote no dump for ${pid} in ${dir}`);
+  let total = 0;
+  for (const name of parts) {
+    const text = readFileSync(join(dir, name), 'utf8');
+    const match = /^(?:totals|summary): (\d+)/m.exec(text);
+    if (!match) throw new Error(`no totals in ${name}`);
+    total += Number(match[1]);
+  }
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(`callgrind.${pid}`)) rmSync(join(dir, name));
+  }
+  return total;
+}
