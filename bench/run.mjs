@@ -466,6 +466,12 @@ function runMicro() {
 }
 
 /**
+ * V8's heap grows, and collects, by how fast the program ran in wall time: under callgrind, with
+ * other work on the machine, that changed the count by a third. A fixed schedule makes it repeat.
+ */
+const INSTRUCTION_FLAGS = ['--predictable-gc-schedule'];
+
+/**
  * Instructions per request of every cell, each server run under callgrind after a correctness
  * check; two at a time (counts do not depend on what else runs).
  */
@@ -480,7 +486,11 @@ async function runInstructions(cells) {
       let server;
       try {
         // Not pinned: two servers share the CPUs, which changes their timing, not their counts.
-        const spec = { ...serverSpec(adapter, variant), cpu: undefined, wrap };
+        const spec = {
+          ...serverSpec(adapter, variant, INSTRUCTION_FLAGS),
+          cpu: undefined,
+          wrap,
+        };
         server = await startServer({ ...spec, timeoutMs: 20 * 60_000 });
         record.check = await checkServer(server.url, variant);
         if (!record.check.ok)
@@ -494,7 +504,9 @@ async function runInstructions(cells) {
             mix: options.mix,
           }),
         );
-        log(`instructions ${adapter}:${variant.name}: ${(record.instructions / 1000).toFixed(1)} k/req`);
+        log(
+          `instructions ${adapter}:${variant.name}: ${(record.instructions / 1000).toFixed(1)} k/req`,
+        );
       } catch (error) {
         record.error = String(error?.message ?? error).slice(0, 2000);
         log(`instructions ${adapter}:${variant.name}: FAILED ${record.error}`);
@@ -713,7 +725,8 @@ async function main() {
       for (const comparison of rows) {
         const result = compare(report.runs, adapter, comparison);
         if (result) report.comparisons.push({ ...result, verdicts: verdicts(result, !smoke) });
-        const counted = report.instructions && compareInstructions(report.instructions, adapter, comparison);
+        const counted =
+          report.instructions && compareInstructions(report.instructions, adapter, comparison);
         if (counted) (report.instructionComparisons ??= []).push(counted);
       }
     }

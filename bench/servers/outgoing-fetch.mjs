@@ -4,11 +4,19 @@ import { Module } from '@nestjs/common';
 import { TransactionId, TransactionModule } from 'nestjs-transaction-id';
 import { HEADER, decorateClass, defineController } from './shared.mjs';
 
-export function create({ downstreamUrl, readTag }) {
+export function create(context) {
+  return createFetching(context, () => undefined);
+}
+
+/** The same handler, passing `fetch` the signal `signalFor()` gives for each call. */
+export function createFetching({ downstreamUrl, readTag }, signalFor) {
   const AppController = defineController({
     param: TransactionId(),
     handle: async (_self, id) => {
-      const response = await fetch(downstreamUrl, { headers: { [HEADER]: id } });
+      const response = await fetch(downstreamUrl, {
+        headers: { [HEADER]: id },
+        signal: signalFor(),
+      });
       if (!response.ok) throw new Error(`downstream answered ${response.status}`);
       const { id: downstream } = await response.json();
       return { id, downstream };

@@ -17,7 +17,10 @@ type BoundServer = Server & { [BOUND_SERVER]?: true };
 
 /** The part of a Fastify instance the fallback hook needs. */
 interface FastifyLike {
-  addHook(name: 'onRoute', hook: (route: { onRequest?: FastifyHook | FastifyHook[] }) => void): unknown;
+  addHook(
+    name: 'onRoute',
+    hook: (route: { onRequest?: FastifyHook | FastifyHook[] }) => void,
+  ): unknown;
   inject: unknown;
 }
 type FastifyHook = (
