@@ -1,9 +1,9 @@
 // Instructions per request, counted by valgrind's callgrind. CPU time of two identical servers
 // differs by ±4 % per round on these machines and hardware counters are not available; callgrind
-// counts the instructions the server executes, the same count for the same code and load whatever
-// else the machine does. It weighs every instruction alike (a cache miss costs nothing), so it
-// complements the timings rather than replacing them. A server under callgrind is ~50× slower:
-// opt-in, `--parts instructions`.
+// counts the instructions the server executes: for a server without time-driven work (no Sentry),
+// the same count for the same code and load whatever else the machine does. It weighs every
+// instruction alike (a cache miss costs nothing), so it complements the timings rather than
+// replacing them. A server under callgrind is ~50× slower: opt-in, `--parts instructions`.
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';

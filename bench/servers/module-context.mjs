@@ -1,0 +1,20 @@
+// Diagnostic: `module` with the ID read from `TransactionContext` in the handler instead of
+// `@TransactionId()`. The difference is what a parameter decorator costs in Nest's router (a
+// handler with parameters goes through its param pipeline), not something the module does.
+import { Module } from '@nestjs/common';
+import { TransactionContext, TransactionModule } from 'nestjs-transaction-id';
+import { decorateClass, defineController } from './shared.mjs';
+
+export function create({ readTag }) {
+  const AppController = defineController({
+    inject: [TransactionContext],
+    handle: (self) => ({ id: self.deps[0].id }),
+    readTag,
+  });
+  class AppModule {}
+  decorateClass(
+    AppModule,
+    Module({ imports: [TransactionModule.forRoot()], controllers: [AppController] }),
+  );
+  return { module: AppModule };
+}
