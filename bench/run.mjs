@@ -71,8 +71,8 @@ const HELP = `Usage: node bench/run.mjs [options]
   --aa <variant|none>      run a second copy of <variant> for A/A noise (default sentry)
   --pin                    servers on CPU 1, this load generator (and downstream) on CPU 0
   --parts <list>           timing,memory,micro (default all three), instructions (callgrind
-                           instruction counts per request: repeatable where timings are noisy,
-                           slow, needs valgrind)
+                           instruction counts per request: repeatable without Sentry, where
+                           timings are noisy; slow, needs valgrind)
   --instruction-requests <n>
                            requests counted per server by --parts instructions (default 5000)
   --instruction-warmup <n> requests before counting (default 6000)
@@ -473,7 +473,8 @@ const INSTRUCTION_FLAGS = ['--predictable-gc-schedule'];
 
 /**
  * Instructions per request of every cell, each server run under callgrind after a correctness
- * check; two at a time (counts do not depend on what else runs).
+ * check; two at a time (without Sentry, counts do not depend on what else runs; with it they are
+ * rough anyway: its timers run by the clock).
  */
 async function runInstructions(cells) {
   if (!callgrindAvailable()) throw new Error('--parts instructions needs valgrind (callgrind)');
@@ -485,13 +486,13 @@ async function runInstructions(cells) {
       const record = { adapter, variant: variant.name };
       let server;
       try {
-        // Not pinned: two servers share the CPUs, which changes their timing, not their counts.
-        const spec = {
+        // Not pinned: two servers share the CPUs.
+        server = await startServer({
           ...serverSpec(adapter, variant, INSTRUCTION_FLAGS),
           cpu: undefined,
           wrap,
-        };
-        server = await startServer({ ...spec, timeoutMs: 20 * 60_000 });
+          timeoutMs: 20 * 60_000,
+        });
         record.check = await checkServer(server.url, variant);
         if (!record.check.ok)
           throw new Error(`correctness check failed: ${record.check.failures.join('; ')}`);

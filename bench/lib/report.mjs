@@ -28,6 +28,11 @@ export function summarizeCells(runs, cells) {
   });
 }
 
+/** A comparison's target on `adapter`: it may differ per adapter, `{ express: 0.9, fastify: 0.8 }`. */
+function targetFor(comparison, adapter) {
+  return typeof comparison.target === 'object' ? comparison.target[adapter] : comparison.target;
+}
+
 /**
  * Paired ratios: for each round that has both runs, variant against baseline. Throughput ratios
  * are > 1 when the variant is cheaper: req/s variant/baseline, CPU baseline/variant.
@@ -50,8 +55,7 @@ export function compare(runs, adapter, comparison) {
   return {
     adapter,
     ...comparison,
-    // A target may differ per adapter: `{ express: 0.9, fastify: 0.8 }`.
-    target: typeof comparison.target === 'object' ? comparison.target[adapter] : comparison.target,
+    target: targetFor(comparison, adapter),
     rounds: pairs.length,
     reqPerSecRatio: spread(pairs.map(([a, b]) => a.reqPerSec / b.reqPerSec)),
     cpuRatio: spread(pairs.map(([a, b]) => b.cpuUsPerReq / a.cpuUsPerReq)),
@@ -114,10 +118,14 @@ export function cellsTable(summaries) {
   return lines.join('\n');
 }
 
+/** `≥ 0.98` or `> 1.00`: a comparison's lower bound, as the tables print it. */
+function lowerBoundText({ target, strict }) {
+  return `${strict ? '>' : '≥'} ${target.toFixed(2)}`;
+}
+
 function targetText(result) {
   const parts = [];
-  if (result.target !== undefined)
-    parts.push(`${result.strict ? '>' : '≥'} ${result.target.toFixed(2)}`);
+  if (result.target !== undefined) parts.push(lowerBoundText(result));
   if (result.p99Max !== undefined) parts.push(`p99 ≤ ${result.p99Max.toFixed(2)}`);
   return parts.join(', ') || 'info';
 }
@@ -211,7 +219,7 @@ export function compareInstructions(records, adapter, comparison) {
   return {
     adapter,
     ...comparison,
-    target: typeof comparison.target === 'object' ? comparison.target[adapter] : comparison.target,
+    target: targetFor(comparison, adapter),
     ratio: b.instructions / a.instructions,
     added: a.instructions - b.instructions,
   };
@@ -237,11 +245,13 @@ export function instructionsTables(records, comparisons, judged) {
     '| --- | --- | ---: | ---: | --- | --- |',
   );
   for (const c of comparisons) {
-    const ok = (x) => (c.strict ? x > c.target : x >= c.target);
-    const verdict = !judged || c.target === undefined ? '·' : ok(c.ratio) ? '✅' : '❌';
+    const judgedHere = judged && c.target !== undefined;
+    // One count, no rounds: the range is the value itself, so the verdict is ✅ or ❌.
+    const single = { min: c.ratio, median: c.ratio };
     lines.push(
       `| ${c.adapter} | ${c.variant} vs ${c.baseline} | ${c.ratio.toFixed(3)} | ${thousands(c.added)} | ` +
-        `${c.target === undefined ? 'info' : `${c.strict ? '>' : '≥'} ${c.target.toFixed(2)}`} | ${verdict} |`,
+        `${c.target === undefined ? 'info' : lowerBoundText(c)} | ` +
+        `${judgedHere ? verdictAtLeast(single, c.target, c.strict) : '·'} |`,
     );
   }
   return lines.join('\n');
