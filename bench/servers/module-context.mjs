@@ -1,9 +1,9 @@
 // Diagnostic: `module` with the ID read from `TransactionContext` in the handler instead of
 // `@TransactionId()`. The difference is what a parameter decorator costs in Nest's router (a
 // handler with parameters goes through its param pipeline), not something the module does.
-import { Module } from '@nestjs/common';
-import { TransactionContext, TransactionModule } from 'nestjs-transaction-id';
-import { decorateClass, defineController } from './shared.mjs';
+import { TransactionContext } from 'nestjs-transaction-id';
+import { defineController } from './shared.mjs';
+import { withTransactionModule } from './module.mjs';
 
 export function create({ readTag }) {
   const AppController = defineController({
@@ -11,10 +11,5 @@ export function create({ readTag }) {
     handle: (self) => ({ id: self.deps[0].id }),
     readTag,
   });
-  class AppModule {}
-  decorateClass(
-    AppModule,
-    Module({ imports: [TransactionModule.forRoot()], controllers: [AppController] }),
-  );
-  return { module: AppModule };
+  return withTransactionModule(AppController);
 }

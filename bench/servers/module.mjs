@@ -15,10 +15,21 @@ export function createWithOptions({ readTag }, options) {
     handle: (_self, id) => ({ id }),
     readTag,
   });
+  return withTransactionModule(AppController, { options });
+}
+
+/**
+ * The app module of a variant that uses the library: `AppController` with
+ * `TransactionModule.forRoot(options)` and any other `imports`.
+ */
+export function withTransactionModule(AppController, { options = {}, imports = [] } = {}) {
   class AppModule {}
   decorateClass(
     AppModule,
-    Module({ imports: [TransactionModule.forRoot(options)], controllers: [AppController] }),
+    Module({
+      imports: [TransactionModule.forRoot(options), ...imports],
+      controllers: [AppController],
+    }),
   );
   return { module: AppModule };
 }

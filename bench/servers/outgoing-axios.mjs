@@ -1,9 +1,9 @@
 // Outgoing call with `HttpService` of @nestjs/axios, the header set by hand from the ID.
-import { Module } from '@nestjs/common';
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { firstValueFrom } from 'rxjs';
-import { TransactionId, TransactionModule } from 'nestjs-transaction-id';
-import { HEADER, decorateClass, defineController } from './shared.mjs';
+import { TransactionId } from 'nestjs-transaction-id';
+import { HEADER, defineController } from './shared.mjs';
+import { withTransactionModule } from './module.mjs';
 
 export function create({ downstreamUrl, readTag }) {
   const AppController = defineController({
@@ -17,13 +17,5 @@ export function create({ downstreamUrl, readTag }) {
     },
     readTag,
   });
-  class AppModule {}
-  decorateClass(
-    AppModule,
-    Module({
-      imports: [TransactionModule.forRoot(), HttpModule],
-      controllers: [AppController],
-    }),
-  );
-  return { module: AppModule };
+  return withTransactionModule(AppController, { imports: [HttpModule] });
 }

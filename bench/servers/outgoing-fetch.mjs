@@ -1,8 +1,8 @@
 // Outgoing call, raw: the handler forwards the ID to a local downstream server with global `fetch`,
 // setting the header by hand. The module settles the incoming ID, as in the other outgoing variants.
-import { Module } from '@nestjs/common';
-import { TransactionId, TransactionModule } from 'nestjs-transaction-id';
-import { HEADER, decorateClass, defineController } from './shared.mjs';
+import { TransactionId } from 'nestjs-transaction-id';
+import { HEADER, defineController } from './shared.mjs';
+import { withTransactionModule } from './module.mjs';
 
 export function create(context) {
   return createFetching(context, () => undefined);
@@ -23,10 +23,5 @@ export function createFetching({ downstreamUrl, readTag }, signalFor) {
     },
     readTag,
   });
-  class AppModule {}
-  decorateClass(
-    AppModule,
-    Module({ imports: [TransactionModule.forRoot()], controllers: [AppController] }),
-  );
-  return { module: AppModule };
+  return withTransactionModule(AppController);
 }

@@ -1,8 +1,8 @@
 // Outgoing call with the library's `TransactionHttpService`, which adds the header itself.
-import { Module } from '@nestjs/common';
 import { firstValueFrom } from 'rxjs';
-import { TransactionHttpService, TransactionId, TransactionModule } from 'nestjs-transaction-id';
-import { decorateClass, defineController } from './shared.mjs';
+import { TransactionHttpService, TransactionId } from 'nestjs-transaction-id';
+import { defineController } from './shared.mjs';
+import { withTransactionModule } from './module.mjs';
 
 export function create({ downstreamUrl, readTag }) {
   const AppController = defineController({
@@ -14,10 +14,5 @@ export function create({ downstreamUrl, readTag }) {
     },
     readTag,
   });
-  class AppModule {}
-  decorateClass(
-    AppModule,
-    Module({ imports: [TransactionModule.forRoot()], controllers: [AppController] }),
-  );
-  return { module: AppModule };
+  return withTransactionModule(AppController);
 }
