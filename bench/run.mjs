@@ -317,6 +317,7 @@ async function measure(entries, connections, { onWindow } = {}) {
     at: process.hrtime.bigint(),
     cpu: server.cpuMicros(),
     stat: server.statCpuMicros(),
+    user: server.userCpuMicros(),
   });
   const machineBefore = machineSnapshot();
   const results = await Promise.all(
@@ -357,6 +358,8 @@ async function measure(entries, connections, { onWindow } = {}) {
       cpuUsPerReq: (after.cpu - before.cpu) / load.completed,
       // The same from utime + stime of /proc/<pid>/stat (10 ms ticks), as a cross-check.
       statCpuUsPerReq: (after.stat - before.stat) / load.completed,
+      // User time alone: what the server's code costs, without the loopback wake-ups (README).
+      userUsPerReq: (after.user - before.user) / load.completed,
       latency: load.latency,
       peakRss: server.peakRss(),
       errors: load.errors,

@@ -60,6 +60,10 @@ export function compare(runs, adapter, comparison) {
     reqPerSecRatio: spread(pairs.map(([a, b]) => a.reqPerSec / b.reqPerSec)),
     cpuRatio: spread(pairs.map(([a, b]) => b.cpuUsPerReq / a.cpuUsPerReq)),
     addedUs: spread(pairs.map(([a, b]) => a.cpuUsPerReq - b.cpuUsPerReq)),
+    // Runs recorded before user time was measured have none.
+    userRatio: pairs.every(([a, b]) => a.userUsPerReq > 0 && b.userUsPerReq > 0)
+      ? spread(pairs.map(([a, b]) => b.userUsPerReq / a.userUsPerReq))
+      : undefined,
     p99Ratio: spread(pairs.map(([a, b]) => a.latency.p99 / b.latency.p99)),
   };
 }
@@ -133,8 +137,8 @@ function targetText(result) {
 /** Markdown table of the paired comparisons. */
 export function comparisonsTable(results, judged) {
   const lines = [
-    '| Adapter | Variant vs baseline | CPU ratio | req/s ratio | µs/req added | p99 ratio | Target | Verdict (CPU · req/s · p99) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
+    '| Adapter | Variant vs baseline | CPU ratio | req/s ratio | µs/req added | p99 ratio | user-CPU ratio | Target | Verdict (CPU · req/s · p99) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   ];
   for (const r of results) {
     const v = verdicts(r, judged);
@@ -144,7 +148,7 @@ export function comparisonsTable(results, judged) {
     lines.push(
       `| ${r.adapter} | ${r.variant} vs ${r.baseline} | ${range(r.cpuRatio, fixed(3))} | ` +
         `${range(r.reqPerSecRatio, fixed(3))} | ${range(r.addedUs, fixed(1))} | ${range(r.p99Ratio, fixed(3))} | ` +
-        `${targetText(r)} | ${verdict} |`,
+        `${r.userRatio ? range(r.userRatio, fixed(3)) : '—'} | ${targetText(r)} | ${verdict} |`,
     );
   }
   return lines.join('\n');
