@@ -40,7 +40,7 @@ const describingClients = new WeakSet<SentryClient>();
 // What an isolation scope of a unit of work holds: its store and, for a request isolated here,
 // the request. Properties of the scope rather than WeakMaps keyed by it: Node 20's minor GC does
 // not drop WeakMap entries, so each request's scopes, store and request outlived it into the old
-// generation, and major GCs ran all the time (Fastify, errors-only: ~15 % of the request's CPU).
+// generation, and major GCs ran all the time (Fastify, errors-only: 37.9 → 31.1 µs per request).
 // Scopes belong to the SDK, which all applications of the process share; `clone()` does not copy
 // these.
 const STORE = Symbol('nestjs-transaction-id.store');
