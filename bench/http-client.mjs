@@ -8,11 +8,12 @@
 // Each round runs every way in a fresh child process (pinned to CPU 1 when taskset exists; the
 // downstream server on CPU 0), warms it up, then times `--calls` calls, 4 in flight, inside a unit
 // of work (so the ID is forwarded) and reads the process's CPU time around them.
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from './lib/stats.mjs';
+import { pinSelf, startDownstream } from './lib/server-process.mjs';
 
 const HEADER = 'x-transaction-id';
 const ID = '9c1d1f5e-5d0c-4a8e-9b1e-2f3a4b5c6d7e';
@@ -56,8 +57,9 @@ else await main();
 
 async function main() {
   const rounds = Number(values.rounds);
-  const pin = hasTaskset();
-  const downstream = await startDownstream(pin);
+  // This process and the downstream server it starts on CPU 0, as `npm run bench -- --pin` does.
+  const pin = pinSelf(0);
+  const downstream = await startDownstream();
   const ways = values.ways?.split(',') ?? Object.keys(WAYS);
   const unknown = ways.filter((way) => !(way in WAYS));
   if (unknown.length > 0) throw new Error(`unknown ways: ${unknown.join(', ')}`);
@@ -73,7 +75,7 @@ async function main() {
       }
     }
   } finally {
-    downstream.child.kill();
+    await downstream.stop();
   }
   const base = median(micros.fetch ?? micros[ways[0]]);
   console.log(
@@ -131,27 +133,4 @@ function runChild(way, url, pin) {
       code === 0 ? resolve(Number(out.trim())) : reject(new Error(`${way} exited with ${code}`)),
     );
   });
-}
-
-function startDownstream(pin) {
-  const script = fileURLToPath(new URL('./servers/downstream.mjs', import.meta.url));
-  const child = fork(script, [], { stdio: 'ignore' });
-  if (pin) execFileSync('taskset', ['-pc', '0', String(child.pid)], { stdio: 'ignore' });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`downstream server exited (${code})`)));
-    child.on('message', (message) => {
-      if (message?.type === 'ready') {
-        resolve({ child, url: `http://127.0.0.1:${message.port}/` });
-      }
-    });
-  });
-}
-
-function hasTaskset() {
-  try {
-    execFileSync('taskset', ['-c', '1', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
