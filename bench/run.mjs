@@ -80,6 +80,8 @@ const HELP = `Usage: node bench/run.mjs [options]
   --memory-variants <list> variants of the memory check (default ${MEMORY_VARIANTS.join(',')})
   --micro-time <ms>        tinybench time per task (default 500; smoke 20)
   --profile <list>         adapter:variant,… : CPU-profile these (and their baseline) instead
+  --node-flags=<flags>     extra flags for every server's node, space-separated (e.g.
+                           --node-flags="--min-semi-space-size=16 --max-semi-space-size=16")
   --smoke                  small and fast; checks decide the exit code, timings are not judged
   --out <file>             JSON output (default bench/results/<stamp>.json)
 `;
@@ -105,6 +107,7 @@ const { values: argv } = parseArgs({
     'instruction-warmup': { type: 'string' },
     'micro-time': { type: 'string' },
     profile: { type: 'string' },
+    'node-flags': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -149,6 +152,7 @@ const options = {
   instructionRequests: int(argv['instruction-requests'], 5_000),
   instructionWarmup: int(argv['instruction-warmup'], 6_000),
   profile: list(argv.profile),
+  nodeFlags: argv['node-flags']?.split(/\s+/).filter(Boolean) ?? [],
   smoke,
   // Smoke runs several servers at once: its timings mean nothing anyway.
   parallel: smoke ? 3 : 1,
@@ -263,7 +267,7 @@ function serverSpec(adapter, variant, nodeFlags = []) {
     downstreamUrl: env.downstream?.url,
     dist: env.dist.dir,
     cpu: env.serverCpu,
-    nodeFlags,
+    nodeFlags: [...options.nodeFlags, ...nodeFlags],
   };
 }
 
@@ -319,6 +323,7 @@ async function measure(entries, connections, { onWindow } = {}) {
     stat: server.statCpuMicros(),
     user: server.userCpuMicros(),
   });
+  const gcBefore = await Promise.all(entries.map(({ server }) => server.gcStats()));
   const machineBefore = machineSnapshot();
   const results = await Promise.all(
     entries.map(async ({ server }) => {
@@ -339,6 +344,7 @@ async function measure(entries, connections, { onWindow } = {}) {
     }),
   );
   const machineAfter = machineSnapshot();
+  const gcAfter = await Promise.all(entries.map(({ server }) => server.gcStats()));
   const seconds = Number(machineAfter.at - machineBefore.at) / 1e9;
   const serversMicros = results.reduce((sum, r) => sum + (r.after.cpu - r.before.cpu), 0);
   const otherMicros =
@@ -360,6 +366,14 @@ async function measure(entries, connections, { onWindow } = {}) {
       statCpuUsPerReq: (after.stat - before.stat) / load.completed,
       // User time alone: what the server's code costs, without the loopback wake-ups (README).
       userUsPerReq: (after.user - before.user) / load.completed,
+      // Garbage: how often the young generation filled up (a repeatable measure of what a
+      // request allocates), and the pauses of all collections.
+      scavengesPerKReq: ((gcAfter[i].minor - gcBefore[i].minor) * 1000) / load.completed,
+      majorGcs: gcAfter[i].major - gcBefore[i].major,
+      gcUsPerReq:
+        ((gcAfter[i].minorMs + gcAfter[i].majorMs - gcBefore[i].minorMs - gcBefore[i].majorMs) *
+          1000) /
+        load.completed,
       latency: load.latency,
       peakRss: server.peakRss(),
       errors: load.errors,

@@ -24,6 +24,9 @@ export function summarizeCells(runs, cells) {
       p50: spread(timed.map((r) => r.latency?.p50)),
       p99: spread(timed.map((r) => r.latency?.p99)),
       peakRss: spread(timed.map((r) => r.peakRss)),
+      // Runs recorded before GC was counted have none.
+      scavengesPerKReq: spread(timed.map((r) => r.scavengesPerKReq)),
+      gcUsPerReq: spread(timed.map((r) => r.gcUsPerReq)),
     };
   });
 }
@@ -108,15 +111,17 @@ const range = (value, format) =>
 /** Markdown table of the variants. */
 export function cellsTable(summaries) {
   const lines = [
-    '| Adapter | Variant | req/s | CPU µs/req | p50 ms | p99 ms | peak RSS MB | rounds |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| Adapter | Variant | req/s | CPU µs/req | p50 ms | p99 ms | peak RSS MB | scavenges /1k req | GC µs/req | rounds |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const s of summaries) {
     const rounds = s.failed > 0 ? `${s.rounds} (+${s.failed} failed)` : String(s.rounds);
     lines.push(
       `| ${s.adapter} | ${s.variant} | ${range(s.reqPerSec, fixed(0))} | ${range(s.cpuUsPerReq, fixed(1))} | ` +
         `${s.p50 ? fixed(2)(s.p50.median) : '—'} | ${s.p99 ? fixed(2)(s.p99.median) : '—'} | ` +
-        `${s.peakRss ? fixed(0)(s.peakRss.median / MB) : '—'} | ${rounds} |`,
+        `${s.peakRss ? fixed(0)(s.peakRss.median / MB) : '—'} | ` +
+        `${s.scavengesPerKReq ? fixed(2)(s.scavengesPerKReq.median) : '—'} | ` +
+        `${s.gcUsPerReq ? fixed(1)(s.gcUsPerReq.median) : '—'} | ${rounds} |`,
     );
   }
   return lines.join('\n');

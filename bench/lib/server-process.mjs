@@ -152,6 +152,7 @@ export function startServer(spec) {
         statCpuMicros: () => readStatCpuMicros(child.pid),
         userCpuMicros: () => readUserCpuMicros(child.pid),
         peakRss: () => readPeakRss(child.pid),
+        gcStats: () => askForGcStats(child),
         async stop() {
           if (child.exitCode === null && child.signalCode === null) {
             try {
@@ -167,6 +168,34 @@ export function startServer(spec) {
         },
       });
     });
+  });
+}
+
+/**
+ * The server's garbage collections so far (`{ minor, minorMs, major, majorMs }`), over IPC: what
+ * a variant allocates shows in how often its young generation fills up, also where Sentry's
+ * timers make instruction counts unrepeatable.
+ */
+function askForGcStats(child) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', onMessage);
+      reject(new Error('the server did not report its GC statistics'));
+    }, 5000);
+    const onMessage = (message) => {
+      if (message?.type !== 'gc-stats') return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(message.stats);
+    };
+    child.on('message', onMessage);
+    try {
+      child.send('gc-stats');
+    } catch (error) {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      reject(error); // the server is gone
+    }
   });
 }
 

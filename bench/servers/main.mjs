@@ -4,9 +4,27 @@
 // and learns its port over IPC. It stops on SIGTERM or an IPC "stop", closing the app first so
 // that `--cpu-prof` can write its profile.
 import 'reflect-metadata';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { decorateClass, decorateMethod, tagReader } from './shared.mjs';
+
+// Garbage collections since start, for the runner (IPC "gc-stats"): one callback per collection,
+// the same in every variant.
+const gcStats = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+new PerformanceObserver((list) => {
+  for (const { detail, duration } of list.getEntries()) {
+    if (detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+      gcStats.minor++;
+      gcStats.minorMs += duration;
+    } else {
+      // Incremental marking steps and weak callbacks are part of major collections: their time
+      // counts, not their number.
+      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcStats.major++;
+      gcStats.majorMs += duration;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const { BENCH_SERVER, BENCH_ADAPTER, BENCH_SENTRY = 'none' } = process.env;
 if (!/^[a-z-]+$/.test(BENCH_SERVER ?? '')) throw new Error(`bad BENCH_SERVER ${BENCH_SERVER}`);
@@ -68,6 +86,7 @@ async function stop() {
 process.on('SIGTERM', stop);
 process.on('message', (message) => {
   if (message === 'stop') void stop();
+  if (message === 'gc-stats') process.send?.({ type: 'gc-stats', stats: gcStats });
 });
 process.on('disconnect', () => void stop());
 
