@@ -8,12 +8,11 @@
 // Each round runs every way in a fresh child process (pinned to CPU 1 when taskset exists; the
 // downstream server on CPU 0), warms it up, then times `--calls` calls, 4 in flight, inside a unit
 // of work (so the ID is forwarded) and reads the process's CPU time around them.
-import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median } from './lib/stats.mjs';
-import { pinSelf, startDownstream } from './lib/server-process.mjs';
+import { pinSelf, runNodeScript, startDownstream } from './lib/server-process.mjs';
 
 const HEADER = 'x-transaction-id';
 const ID = '9c1d1f5e-5d0c-4a8e-9b1e-2f3a4b5c6d7e';
@@ -118,19 +117,9 @@ async function measure(way) {
   });
 }
 
-function runChild(way, url, pin) {
-  const self = fileURLToPath(import.meta.url);
-  const args = [self, '--child', way, '--url', url, '--dist', dist];
+async function runChild(way, url, pin) {
+  const args = [fileURLToPath(import.meta.url), '--child', way, '--url', url, '--dist', dist];
   for (const name of ['calls', 'warmup']) args.push(`--${name}`, values[name]);
-  const [command, ...rest] = pin
-    ? ['taskset', '-c', '1', process.execPath, ...args]
-    : [process.execPath, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(Number(out.trim())) : reject(new Error(`${way} exited with ${code}`)),
-    );
-  });
+  const out = await runNodeScript(args, { cpu: pin ? 1 : undefined, name: way });
+  return Number(out.trim());
 }

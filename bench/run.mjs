@@ -6,7 +6,6 @@
 //   npm run bench:smoke               a short run for CI: correctness checks count, timings don't
 //
 // Progress goes to stderr; the markdown report to stdout; raw runs to bench/results/<stamp>.json.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +34,7 @@ import {
   clockTicksPerSecond,
   pinSelf,
   readCpuMicros,
+  runNodeScript,
   startDownstream,
   startServer,
 } from './lib/server-process.mjs';
@@ -454,7 +454,7 @@ async function runMemory(adapter, variant) {
   return record;
 }
 
-function runMicro() {
+async function runMicro() {
   const args = [
     join(ROOT, 'bench', 'micro.mjs'),
     '--json',
@@ -463,23 +463,8 @@ function runMicro() {
     '--dist',
     env.dist.dir,
   ];
-  const [command, commandArgs] =
-    env.serverCpu === undefined
-      ? [process.execPath, args]
-      : ['taskset', ['-c', String(env.serverCpu), process.execPath, ...args]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`micro benchmark exited with ${code}`));
-      try {
-        resolve(JSON.parse(out));
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
+  const out = await runNodeScript(args, { cpu: env.serverCpu, name: 'micro benchmark' });
+  return JSON.parse(out);
 }
 
 /**

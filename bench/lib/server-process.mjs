@@ -112,9 +112,7 @@ export function startServer(spec) {
   }
   delete env.NODE_OPTIONS;
 
-  const node = [...wrap, process.execPath, ...args];
-  const [command, ...commandArgs] =
-    cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
+  const [command, ...commandArgs] = onCpu(cpu, [...wrap, process.execPath, ...args]);
   const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let output = '';
   const keep = (chunk) => {
@@ -221,6 +219,27 @@ export function startDownstream() {
           }),
       });
     });
+  });
+}
+
+/** A command line (`[command, ...args]`) that runs on `cpu` through taskset; as it is without one. */
+function onCpu(cpu, argv) {
+  return cpu === undefined ? argv : ['taskset', '-c', String(cpu), ...argv];
+}
+
+/**
+ * Runs a node script to its end, on `cpu` when given, its stderr shown; resolves with its stdout,
+ * rejects unless it exits with 0.
+ */
+export function runNodeScript(args, { cpu, name }) {
+  const [command, ...commandArgs] = onCpu(cpu, [process.execPath, ...args]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${name} exited with ${code}`)),
+    );
   });
 }
 
