@@ -25,9 +25,11 @@ const { readTransactionHeader } = await load('http/read-transaction-header.js');
 const { TransactionIdPolicy } = await load('id/transaction-id.policy.js');
 const { resolveTransactionOptions } = await load('options/transaction-options.js');
 const { TransactionContext } = await load('context/transaction-context.js');
+const { UnitOfWork } = await load('context/unit-of-work.js');
 
-const policy = new TransactionIdPolicy(resolveTransactionOptions({}));
-const context = new TransactionContext(policy, undefined);
+const options = resolveTransactionOptions({});
+const policy = new TransactionIdPolicy(options);
+const context = new TransactionContext(policy, new UnitOfWork(policy, options, undefined));
 const HEADER = 'x-transaction-id';
 const VALID = '9c1d1f5e-5d0c-4a8e-9b1e-2f3a4b5c6d7e';
 const withId = { headers: { [HEADER]: VALID }, rawHeaders: ['X-Transaction-Id', VALID] };

@@ -9,3 +9,5 @@ export * from './interceptors/transaction.interceptor.js';
 export * from './http/transaction-http.service.js';
 export * from './http/transaction-http.error.js';
 export { TransactionIdPolicy } from './id/transaction-id.policy.js';
+export type { TransportCarrier } from './microservices/transport-carrier.js';
+export { TransactionForwarding } from './microservices/transaction-forwarding.js';

@@ -13,8 +13,11 @@ import {
 } from './options/transaction-options.js';
 import { TransactionIdPolicy } from './id/transaction-id.policy.js';
 import { TransactionContext } from './context/transaction-context.js';
+import { UnitOfWork } from './context/unit-of-work.js';
 import { SentryBridge } from './sentry/sentry-bridge.js';
 import { HttpServerBinding } from './http/http-server.binding.js';
+import { MicroservicesBinding } from './microservices/microservices.binding.js';
+import { TransactionForwarding } from './microservices/transaction-forwarding.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
 import { createUnhandledExceptionProbe } from './filters/unhandled-exception.probe.js';
@@ -40,10 +43,13 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     },
     { provide: SENTRY_BRIDGE, useFactory: () => SentryBridge.load() },
     TransactionIdPolicy,
+    UnitOfWork,
     TransactionContext,
     TransactionHttpService,
     TransactionInterceptor,
     HttpServerBinding,
+    MicroservicesBinding,
+    TransactionForwarding,
     {
       provide: APP_FILTER,
       useFactory: (options: ResolvedTransactionOptions, sentry?: SentryBridge) =>
@@ -59,9 +65,11 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     RESOLVED_TRANSACTION_OPTIONS,
     SENTRY_BRIDGE,
     TransactionIdPolicy,
+    UnitOfWork,
     TransactionContext,
     TransactionHttpService,
     TransactionInterceptor,
+    TransactionForwarding,
   ],
 })
 export class TransactionModule extends ConfigurableModuleClass implements NestModule {

@@ -1,13 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import { SENTRY_BRIDGE } from '../transaction.internal-constants.js';
+import { Injectable } from '@nestjs/common';
 import { TransactionIdPolicy } from '../id/transaction-id.policy.js';
-import type { SentryBridge } from '../sentry/sentry-bridge.js';
-import {
-  currentTransactionId,
-  transactionStorage,
-  type TransactionStore,
-} from './transaction.storage.js';
+import { currentTransactionId, type TransactionStore } from './transaction.storage.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 /**
  * The transaction ID of the current request, message or job, anywhere in its async flow: after
@@ -32,7 +27,7 @@ import {
 export class TransactionContext {
   constructor(
     private readonly policy: TransactionIdPolicy,
-    @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
+    private readonly work: UnitOfWork,
   ) {}
 
   /** The current transaction ID; `undefined` outside any request, message or `run()`. */
@@ -72,7 +67,6 @@ export class TransactionContext {
    * @internal
    */
   enter<T>(store: TransactionStore, fn: () => T, request?: IncomingMessage): T {
-    if (this.sentry?.holdsStores) return this.sentry.run(store, fn, request);
-    return transactionStorage.run(store, fn);
+    return this.work.run(store, fn, request);
   }
 }

@@ -7,6 +7,11 @@ export interface TransactionStore {
   readonly clientId?: string;
   /** The header of the HTTP request being served, whose incoming value may not be the ID. */
   readonly header?: string;
+  /**
+   * Found through the tag of an isolation scope forked inside other work, rather than given by a
+   * unit of work: that scope may still be claimed by work of its own.
+   */
+  readonly inherited?: true;
 }
 
 /**

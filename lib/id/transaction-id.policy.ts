@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   DEFAULT_ID_PATTERN,
@@ -8,6 +7,10 @@ import {
 } from '../transaction.internal-constants.js';
 import { defaultValidate } from '../options/transaction-options.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
+import type {
+  TransactionMessageSource,
+  TransactionSource,
+} from '../interfaces/transaction-module-options.interface.js';
 
 /**
  * What `TransactionIdPolicy.settle()` returns when the work must be turned away: an invalid ID
@@ -53,17 +56,25 @@ export class TransactionIdPolicy {
     return this.options.invalid === 'reject' ? REJECTED : this.generate();
   }
 
-  /** Whether the sender of `request` may choose its transaction ID (option `trustIncoming`). */
-  trusts(request: IncomingMessage): boolean {
-    const { trustIncoming } = this.options;
-    if (typeof trustIncoming === 'boolean') return trustIncoming;
+  /**
+   * Whether the sender of some work may choose its transaction ID: option `trustIncoming` for
+   * what came over HTTP, `trustMessages` for messages and jobs.
+   */
+  trusts(source: TransactionSource): boolean {
+    if (isMessageSource(source))
+      return this.ask('trustMessages', this.options.trustMessages, source);
+    return this.ask('trustIncoming', this.options.trustIncoming, source);
+  }
+
+  private ask<S>(name: string, trust: boolean | ((source: S) => boolean), source: S): boolean {
+    if (typeof trust === 'boolean') return trust;
     try {
-      const trusted: unknown = trustIncoming(request);
+      const trusted: unknown = trust(source);
       if (isThenable(trusted)) {
         // Only a synchronous `true` trusts; a promise must not reject unhandled and end the process.
         trusted.then(undefined, () => undefined);
         this.warnOnce(
-          'Option "trustIncoming" returned a promise; it must return a boolean. Requests are not trusted.',
+          `Option "${name}" returned a promise; it must return a boolean. Senders are not trusted.`,
         );
         return false;
       }
@@ -121,6 +132,10 @@ export class TransactionIdPolicy {
       return undefined;
     }
   }
+}
+
+function isMessageSource(source: TransactionSource): source is TransactionMessageSource {
+  return typeof (source as Partial<TransactionMessageSource>).transport === 'string';
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { TransportCarrier } from '../microservices/transport-carrier.js';
 
 /**
  * What happens to an incoming transaction ID that is present but not valid (empty, too long,
@@ -18,6 +19,32 @@ export type InvalidTransactionIdPolicy = 'replace' | 'reject';
  * @publicApi
  */
 export type PropagationTarget = string | RegExp;
+
+/**
+ * Where a unit of work came from: Node's request for whatever arrives over HTTP (requests,
+ * WebSocket handshakes), a `TransactionMessageSource` for messages and jobs.
+ *
+ * @publicApi
+ */
+export type TransactionSource = IncomingMessage | TransactionMessageSource;
+
+/**
+ * A message or job whose transaction ID is being settled, as `trustMessages` is asked about it.
+ *
+ * @publicApi
+ */
+export interface TransactionMessageSource {
+  /**
+   * What carried it: `'tcp'`, `'redis'`, `'nats'`, `'mqtt'`, `'grpc'`, `'rmq'`, `'kafka'`, or the
+   * name another entry gives itself (`'bullmq'`, a custom transport).
+   */
+  readonly transport: string;
+  /**
+   * What the entry has of the message: the transport's RPC context (`NatsContext`,
+   * `RmqContext`, …) for `@nestjs/microservices`, the job for queues.
+   */
+  readonly context: unknown;
+}
 
 /**
  * Options of `TransactionModule.forRoot()` and of the factory given to `forRootAsync()`.
@@ -74,13 +101,23 @@ export interface TransactionModuleOptions {
   reportUnhandled?: boolean;
 
   /**
-   * Whether incoming IDs are taken at all. `false` gives every request a fresh ID (for public
-   * edges that should not let clients choose theirs); a function decides per request, e.g. trust
-   * only the internal network or a shared-secret header. A function that throws means "no".
+   * Whether IDs that arrive over HTTP (requests, WebSocket handshakes) are taken at all. `false`
+   * gives every request a fresh ID (for public edges that should not let clients choose theirs);
+   * a function decides per request, e.g. trust only the internal network or a shared-secret
+   * header. A function that throws means "no".
    *
    * @default true
    */
   trustIncoming?: boolean | ((request: IncomingMessage) => boolean);
+
+  /**
+   * Whether IDs that arrive with messages and jobs (every `@nestjs/microservices` transport,
+   * queues) are taken. A function decides per message, given its transport and context.
+   *
+   * @default `trustIncoming` when that is `true` or `false`; `true` when it is a function (brokers
+   * are inside the system; a function written for HTTP requests is not asked about messages)
+   */
+  trustMessages?: boolean | ((source: TransactionMessageSource) => boolean);
 
   /**
    * Keep a valid ID sent by an untrusted client as the separate Sentry tag
@@ -105,4 +142,12 @@ export interface TransactionModuleOptions {
    * @default undefined (every URL)
    */
   propagationTargets?: readonly PropagationTarget[];
+
+  /**
+   * Carriers for transports the library does not know (a `CustomTransportStrategy` and its
+   * client), tried before the built-in ones. See `TransportCarrier`.
+   *
+   * @default []
+   */
+  carriers?: readonly TransportCarrier[];
 }

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TransportCarrier } from '../microservices/transport-carrier.js';
 import { TRANSACTION_ID_HEADER } from '../transaction.constants.js';
 import { DEFAULT_ID_PATTERN } from '../transaction.internal-constants.js';
 import type {
   InvalidTransactionIdPolicy,
   PropagationTarget,
+  TransactionMessageSource,
   TransactionModuleOptions,
 } from '../interfaces/transaction-module-options.interface.js';
 
@@ -18,9 +20,11 @@ export interface ResolvedTransactionOptions {
   readonly echo: boolean;
   readonly reportUnhandled: boolean;
   readonly trustIncoming: boolean | ((request: IncomingMessage) => boolean);
+  readonly trustMessages: boolean | ((source: TransactionMessageSource) => boolean);
   readonly tagClientId: boolean;
   readonly require: boolean;
   readonly propagationTargets: readonly PropagationTarget[] | undefined;
+  readonly carriers: readonly TransportCarrier[];
 }
 
 /** RFC 9110 `token`: what a header name may be made of. */
@@ -47,9 +51,11 @@ export function resolveTransactionOptions(
     echo = true,
     reportUnhandled = true,
     trustIncoming = true,
+    trustMessages = typeof trustIncoming === 'boolean' ? trustIncoming : true,
     tagClientId = false,
     require = false,
     propagationTargets,
+    carriers = [],
   } = options;
 
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
@@ -77,6 +83,13 @@ export function resolveTransactionOptions(
       trustIncoming,
     );
   }
+  if (typeof trustMessages !== 'boolean' && typeof trustMessages !== 'function') {
+    throw optionError(
+      'trustMessages',
+      'true, false or a function (source) => boolean',
+      trustMessages,
+    );
+  }
   if (typeof tagClientId !== 'boolean') {
     throw optionError('tagClientId', 'true or false', tagClientId);
   }
@@ -89,6 +102,13 @@ export function resolveTransactionOptions(
       !propagationTargets.every((t) => typeof t === 'string' || t instanceof RegExp))
   ) {
     throw optionError('propagationTargets', 'an array of strings and RegExps', propagationTargets);
+  }
+  if (!Array.isArray(carriers) || !carriers.every(isCarrier)) {
+    throw optionError(
+      'carriers',
+      'an array of transport carriers ({ transport, transportId, read, forward })',
+      carriers,
+    );
   }
   // Stateful (global or sticky) RegExps would match every other call only.
   const targets = propagationTargets?.map((t) =>
@@ -105,10 +125,24 @@ export function resolveTransactionOptions(
     echo,
     reportUnhandled,
     trustIncoming,
+    trustMessages,
     tagClientId,
     require,
     propagationTargets: targets,
+    carriers,
   };
+}
+
+function isCarrier(value: unknown): value is TransportCarrier {
+  const carrier = value as Partial<TransportCarrier> | null;
+  return (
+    typeof carrier === 'object' &&
+    carrier !== null &&
+    typeof carrier.transport === 'string' &&
+    (typeof carrier.transportId === 'number' || typeof carrier.transportId === 'symbol') &&
+    typeof carrier.read === 'function' &&
+    typeof carrier.forward === 'function'
+  );
 }
 
 function optionError(name: string, expected: string, received: unknown): Error {

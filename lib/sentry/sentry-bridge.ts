@@ -8,6 +8,7 @@ import {
   readStoresFrom,
   type TransactionStore,
 } from '../context/transaction.storage.js';
+import { importOptional } from '../utils/import-optional.js';
 
 /** The part of `@sentry/node` the library uses. */
 type SentrySdk = Pick<
@@ -135,28 +136,22 @@ export class SentryBridge {
     if (scope === this.defaultIsolationScope()) return undefined;
     const id = scope.getScopeData().tags[TRANSACTION_ID_TAG];
     if (typeof id !== 'string') return undefined;
-    return (scope[STORE] = { id });
+    return (scope[STORE] = { id, inherited: true });
   }
 
   /**
    * Runs `fn` as the unit of work of `store`, in an isolation scope that holds the store and is
    * tagged with its ID. An HTTP request that Sentry isolated already keeps that scope, so request
-   * data and spans Sentry attached to it stay together; anything else (messages, jobs, nested
-   * runs, Sentry without its http integration) gets a fork and a trace of its own. A request
-   * forked here continues the caller's `sentry-trace`, and its events get the request data that
-   * Sentry's http integration would have given them. Only while `holdsStores`.
+   * data and spans Sentry attached to it stay together; anything else (messages, nested runs,
+   * Sentry without its http integration) gets a fork and a trace of its own. A request forked
+   * here continues the caller's `sentry-trace`, and its events get the request data that Sentry's
+   * http integration would have given them. Only while `holdsStores`.
    */
   run<T>(store: TransactionStore, fn: () => T, request?: IncomingMessage): T {
     const { sdk } = this;
-    if (request === undefined) {
-      // A job or message is a trace of its own, not a part of whatever ran before it.
-      return sdk.withIsolationScope((forked) => {
-        hold(forked, store);
-        return sdk.startNewTrace(fn);
-      });
-    }
+    if (request === undefined) return this.fork(store, fn);
     const scope: HoldingScope = sdk.getIsolationScope();
-    if (scope !== this.defaultIsolationScope() && scope[STORE] === undefined) {
+    if (this.isUnclaimed(scope)) {
       hold(scope, store);
       return fn();
     }
@@ -173,6 +168,37 @@ export class SentryBridge {
         fn,
       );
     });
+  }
+
+  /**
+   * Runs `fn` as the unit of work of `store` in the isolation scope something else forked for it
+   * (`@sentry/nestjs` forks one per cron run, event handler and BullMQ job): that scope is tagged,
+   * never a second one forked. Where nothing forked one, as `run()` without a request.
+   */
+  adopt<T>(store: TransactionStore, fn: () => T): T {
+    const scope: HoldingScope = this.sdk.getIsolationScope();
+    if (!this.isUnclaimed(scope)) return this.fork(store, fn);
+    hold(scope, store);
+    return fn();
+  }
+
+  /** A job or message is a trace of its own, not a part of whatever ran before it. */
+  private fork<T>(store: TransactionStore, fn: () => T): T {
+    const { sdk } = this;
+    return sdk.withIsolationScope((forked) => {
+      hold(forked, store);
+      return sdk.startNewTrace(fn);
+    });
+  }
+
+  /**
+   * Whether `scope` was forked for the work about to start and belongs to no unit of work yet:
+   * not the default scope (tagging it would leak), and holding no store of its own (a scope
+   * that found its store through a tag it inherited was forked inside other work, for this one).
+   */
+  private isUnclaimed(scope: HoldingScope): boolean {
+    if (scope === this.defaultIsolationScope()) return false;
+    return scope[STORE] === undefined || scope[STORE].inherited === true;
   }
 
   /**
@@ -255,19 +281,4 @@ function isCaptured(exception: unknown): boolean {
     exception !== null &&
     (exception as { __sentry_captured__?: boolean }).__sentry_captured__ === true
   );
-}
-
-/** Imports an optional peer dependency; `undefined` when it is not installed. */
-async function importOptional<T>(specifier: string): Promise<T | undefined> {
-  try {
-    return (await import(specifier)) as T;
-  } catch (error) {
-    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-    const missing =
-      code === 'ERR_MODULE_NOT_FOUND' &&
-      typeof message === 'string' &&
-      message.includes(`'${specifier}'`);
-    if (missing) return undefined;
-    throw error;
-  }
 }

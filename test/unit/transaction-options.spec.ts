@@ -71,8 +71,23 @@ describe('resolveTransactionOptions', () => {
         propagationTargets: ['api.internal'],
       } as const;
 
-      expect(resolveTransactionOptions(given)).toEqual(given);
+      // A function written for HTTP requests is not asked about messages: they are trusted.
+      expect(resolveTransactionOptions(given)).toEqual({
+        ...given,
+        trustMessages: true,
+        carriers: [],
+      });
       expect(resolveTransactionOptions({ trustIncoming: false }).trustIncoming).toBe(false);
+    });
+
+    it('trusts messages as HTTP requests unless trustMessages says otherwise', () => {
+      expect(resolveTransactionOptions().trustMessages).toBe(true);
+      expect(resolveTransactionOptions({ trustIncoming: false }).trustMessages).toBe(false);
+      expect(
+        resolveTransactionOptions({ trustIncoming: false, trustMessages: true }).trustMessages,
+      ).toBe(true);
+      const trustMessages = () => false;
+      expect(resolveTransactionOptions({ trustMessages }).trustMessages).toBe(trustMessages);
     });
   });
 
@@ -134,12 +149,19 @@ describe('resolveTransactionOptions', () => {
       ['reportUnhandled', null, 'true or false', 'null'],
       ['trustIncoming', 'internal', 'true, false or a function (request) => boolean', '"internal"'],
       ['trustIncoming', 0, 'true, false or a function (request) => boolean', '0'],
+      ['trustMessages', 'yes', 'true, false or a function (source) => boolean', '"yes"'],
       ['tagClientId', 'yes', 'true or false', '"yes"'],
       ['require', 1, 'true or false', '1'],
       ['propagationTargets', 'http://api', 'an array of strings and RegExps', '"http://api"'],
       ['propagationTargets', [1], 'an array of strings and RegExps', '[1]'],
       ['propagationTargets', ['ok', null], 'an array of strings and RegExps', '["ok",null]'],
       ['propagationTargets', {}, 'an array of strings and RegExps', '{}'],
+      [
+        'carriers',
+        [{ transport: 'bus' }],
+        'an array of transport carriers ({ transport, transportId, read, forward })',
+        '[{"transport":"bus"}]',
+      ],
     ])('option "%s" = %j', (name, value, expected, shown) => {
       expect(() => resolveTransactionOptions(loose({ [name]: value }))).toThrow(
         `nestjs-transaction-id: option "${name}" must be ${expected}; received ${shown}.`,

@@ -1,0 +1,71 @@
+import type { IncomingMessage } from 'node:http';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { RESOLVED_TRANSACTION_OPTIONS, SENTRY_BRIDGE } from '../transaction.internal-constants.js';
+import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
+import type { TransactionSource } from '../interfaces/transaction-module-options.interface.js';
+import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
+import type { SentryBridge } from '../sentry/sentry-bridge.js';
+import { transactionStorage, type TransactionStore } from './transaction.storage.js';
+
+/**
+ * The one way into a unit of work, for every entry: HTTP requests, messages of every transport,
+ * WebSocket messages, jobs. An entry only gets the raw incoming value from its carrier; the policy
+ * (validation, trust, generation, rejection) and entering the work (isolation scope, tag,
+ * context) happen here, the same for all of them.
+ */
+@Injectable()
+export class UnitOfWork {
+  constructor(
+    private readonly policy: TransactionIdPolicy,
+    @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
+    @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
+  ) {}
+
+  /**
+   * The store of work that came with `incoming` (`undefined` when none came, `null` when several
+   * did) from `source`; `REJECTED` when the work must be turned away.
+   */
+  settle(
+    incoming: string | null | undefined,
+    source: TransactionSource,
+  ): TransactionStore | typeof REJECTED {
+    const trusted = this.policy.trusts(source);
+    const id = this.policy.settle(incoming, trusted);
+    if (id === REJECTED) return REJECTED;
+    const clientId =
+      !trusted && this.options.tagClientId && this.policy.isValid(incoming) ? incoming : undefined;
+    return clientId === undefined ? { id } : { id, clientId };
+  }
+
+  /**
+   * Runs `fn` as the unit of work of `store`, whose ID is settled already: in the isolation scope
+   * Sentry forked for `request`, or in one of its own.
+   */
+  run<T>(store: TransactionStore, fn: () => T, request?: IncomingMessage): T {
+    if (this.sentry?.holdsStores) return this.sentry.run(store, fn, request);
+    return transactionStorage.run(store, fn);
+  }
+
+  /**
+   * Runs `fn` as the unit of work of `store` in the isolation scope `@sentry/nestjs` may have
+   * forked for it already (cron runs, `@OnEvent` handlers, BullMQ jobs): that scope is tagged,
+   * not a second one forked. Where none was, as `run()`.
+   */
+  adopt<T>(store: TransactionStore, fn: () => T): T {
+    if (this.sentry?.holdsStores) return this.sentry.adopt(store, fn);
+    return transactionStorage.run(store, fn);
+  }
+
+  /**
+   * Settles the ID that came with a message from `source` and runs `fn` as its unit of work;
+   * `REJECTED`, with `fn` not run, when the policy turns the message away.
+   */
+  begin<T>(
+    incoming: string | null | undefined,
+    source: TransactionSource,
+    fn: () => T,
+  ): T | typeof REJECTED {
+    const store = this.settle(incoming, source);
+    return store === REJECTED ? REJECTED : this.run(store, fn);
+  }
+}
