@@ -5,6 +5,7 @@ export { TRANSACTION_MODULE_OPTIONS } from './transaction.module-definition.js';
 export * from './interfaces/index.js';
 export * from './context/transaction-context.js';
 export * from './decorators/transaction-id.decorator.js';
+export * from './decorators/with-transaction.decorator.js';
 export * from './interceptors/transaction.interceptor.js';
 export * from './http/transaction-http.service.js';
 export * from './http/transaction-http.error.js';

@@ -18,6 +18,7 @@ import { SentryBridge } from './sentry/sentry-bridge.js';
 import { HttpServerBinding } from './http/http-server.binding.js';
 import { MicroservicesBinding } from './microservices/microservices.binding.js';
 import { TransactionForwarding } from './microservices/transaction-forwarding.js';
+import { JobsBinding } from './jobs/jobs.binding.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
 import { createUnhandledExceptionProbe } from './filters/unhandled-exception.probe.js';
@@ -50,6 +51,7 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     HttpServerBinding,
     MicroservicesBinding,
     TransactionForwarding,
+    JobsBinding,
     {
       provide: APP_FILTER,
       useFactory: (options: ResolvedTransactionOptions, sentry?: SentryBridge) =>

@@ -37,27 +37,29 @@ export class TransactionContext {
 
   /**
    * Runs `fn` as a unit of work of its own, with `id` as its transaction ID (a fresh one when
-   * omitted): for cron jobs, queue consumers and scripts that no request started. With Sentry,
-   * the work gets its own isolation scope, tagged with the ID.
+   * omitted): for work that no request, message or scheduled run started (scripts, consumers of
+   * queue libraries the module does not know; `@WithTransaction()` does the same for a method).
+   * With Sentry, the work gets its own isolation scope (the one `@sentry/nestjs` forked for it,
+   * if any), tagged with the ID; an error that escapes `fn` carries the ID to wherever it is
+   * captured.
    *
    * @throws TypeError when `id` is given but not a valid transaction ID.
    *
    * @example
    * ```ts
-   * @Cron('0 * * * *')
-   * sync() {
-   *   return this.transaction.run(undefined, () => this.inventory.sync());
-   * }
+   * consumer.on('message', (message) =>
+   *   this.transaction.run(undefined, () => this.orders.handle(message)),
+   * );
    * ```
    */
   run<T>(id: string | undefined, fn: () => T): T {
-    if (id === undefined) return this.enter({ id: this.policy.generate() }, fn);
+    if (id === undefined) return this.work.adopt({ id: this.policy.generate() }, fn);
     if (!this.policy.isValid(id)) {
       throw new TypeError(
         'nestjs-transaction-id: TransactionContext.run() was given an invalid transaction ID.',
       );
     }
-    return this.enter({ id }, fn);
+    return this.work.adopt({ id }, fn);
   }
 
   /**

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { RESOLVED_TRANSACTION_OPTIONS, SENTRY_BRIDGE } from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import type { TransactionSource } from '../interfaces/transaction-module-options.interface.js';
 import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import type { SentryBridge } from '../sentry/sentry-bridge.js';
 import { transactionStorage, type TransactionStore } from './transaction.storage.js';
+import { keepingOrigin } from './error-origin.js';
 
 /**
  * The one way into a unit of work, for every entry: HTTP requests, messages of every transport,
@@ -14,12 +15,23 @@ import { transactionStorage, type TransactionStore } from './transaction.storage
  * context) happen here, the same for all of them.
  */
 @Injectable()
-export class UnitOfWork {
+export class UnitOfWork implements OnApplicationShutdown {
   constructor(
     private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
     @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
-  ) {}
+  ) {
+    active = this;
+  }
+
+  onApplicationShutdown(): void {
+    if (active === this) active = undefined;
+  }
+
+  /** The store of work that starts a transaction of its own: a fresh ID. */
+  fresh(): TransactionStore {
+    return { id: this.policy.generate() };
+  }
 
   /**
    * The store of work that came with `incoming` (`undefined` when none came, `null` when several
@@ -49,16 +61,31 @@ export class UnitOfWork {
   /**
    * Runs `fn` as the unit of work of `store` in the isolation scope `@sentry/nestjs` may have
    * forked for it already (cron runs, `@OnEvent` handlers, BullMQ jobs): that scope is tagged,
-   * not a second one forked. Where none was, as `run()`.
+   * not a second one forked. Where none was, as `run()`. An error that escapes keeps the ID.
    */
   adopt<T>(store: TransactionStore, fn: () => T): T {
-    if (this.sentry?.holdsStores) return this.sentry.adopt(store, fn);
-    return transactionStorage.run(store, fn);
+    const work = keepingOrigin(store, fn);
+    if (this.sentry?.holdsStores) return this.sentry.adopt(store, work);
+    return transactionStorage.run(store, work);
+  }
+
+  /**
+   * Runs `fn` with `store` as the current unit of work, in the isolation scope something else
+   * forks for it (`@sentry/nestjs` around a method it wrapped): the module forks none.
+   */
+  within<T>(store: TransactionStore, fn: () => T): T {
+    return transactionStorage.run(store, keepingOrigin(store, fn));
+  }
+
+  /** Reports an exception that ends a unit of work no framework reports for (jobs, events). */
+  reportUnhandled(exception: unknown): void {
+    if (this.options.reportUnhandled) this.sentry?.reportUnhandled(exception);
   }
 
   /**
    * Settles the ID that came with a message from `source` and runs `fn` as its unit of work;
-   * `REJECTED`, with `fn` not run, when the policy turns the message away.
+   * `REJECTED`, with `fn` not run, when the policy turns the message away. An error that escapes
+   * keeps the ID.
    */
   begin<T>(
     incoming: string | null | undefined,
@@ -66,6 +93,14 @@ export class UnitOfWork {
     fn: () => T,
   ): T | typeof REJECTED {
     const store = this.settle(incoming, source);
-    return store === REJECTED ? REJECTED : this.run(store, fn);
+    return store === REJECTED ? REJECTED : this.run(store, keepingOrigin(store, fn));
   }
+}
+
+/** The unit of work of the application started last: decorators have no injector to ask. */
+let active: UnitOfWork | undefined;
+
+/** The running application's `UnitOfWork`, if any. */
+export function activeUnitOfWork(): UnitOfWork | undefined {
+  return active;
 }

@@ -8,6 +8,7 @@ import {
   readStoresFrom,
   type TransactionStore,
 } from '../context/transaction.storage.js';
+import { originOf } from '../context/error-origin.js';
 import { importOptional } from '../utils/import-optional.js';
 
 /** The part of `@sentry/node` the library uses. */
@@ -80,8 +81,9 @@ export class SentryBridge {
       scopesWithProcessor.add(globalScope);
       // The tag comes from the unit of work the event was raised in, also where the library runs
       // without Sentry's scopes (Sentry initialised after the application started).
-      globalScope.addEventProcessor((event) => {
-        const store = currentTransactionStore();
+      globalScope.addEventProcessor((event, hint) => {
+        // An error that escaped a unit of work belongs to it, wherever it is captured.
+        const store = originOf(hint.originalException) ?? currentTransactionStore();
         if (store === undefined) return event;
         event.tags = { ...event.tags, ...tagsOf(store) };
         if (store.header !== undefined && event.request?.headers !== undefined) {
