@@ -21,7 +21,7 @@ export class UnitOfWork implements OnApplicationShutdown {
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
     @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
   ) {
-    active = this;
+    makeActive(this);
   }
 
   onApplicationShutdown(): void {
@@ -99,6 +99,10 @@ export class UnitOfWork implements OnApplicationShutdown {
 
 /** The unit of work of the application started last: decorators have no injector to ask. */
 let active: UnitOfWork | undefined;
+
+function makeActive(work: UnitOfWork): void {
+  active = work;
+}
 
 /** The running application's `UnitOfWork`, if any. */
 export function activeUnitOfWork(): UnitOfWork | undefined {
