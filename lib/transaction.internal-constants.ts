@@ -24,3 +24,6 @@ export const DEFAULT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Sentry accepts tag values of at most 200 characters. */
 export const SENTRY_TAG_MAX_LENGTH = 200;
+
+/** Injection token of the WebSockets binding; `undefined` when `@nestjs/websockets` is not installed. */
+export const WEBSOCKETS_BINDING = Symbol('nestjs-transaction-id:websockets-binding');

@@ -5,7 +5,11 @@ import {
   OPTIONS_TYPE,
   TRANSACTION_MODULE_OPTIONS,
 } from './transaction.module-definition.js';
-import { RESOLVED_TRANSACTION_OPTIONS, SENTRY_BRIDGE } from './transaction.internal-constants.js';
+import {
+  RESOLVED_TRANSACTION_OPTIONS,
+  SENTRY_BRIDGE,
+  WEBSOCKETS_BINDING,
+} from './transaction.internal-constants.js';
 import type { TransactionModuleOptions } from './interfaces/transaction-module-options.interface.js';
 import {
   resolveTransactionOptions,
@@ -19,6 +23,7 @@ import { HttpServerBinding } from './http/http-server.binding.js';
 import { MicroservicesBinding } from './microservices/microservices.binding.js';
 import { TransactionForwarding } from './microservices/transaction-forwarding.js';
 import { JobsBinding } from './jobs/jobs.binding.js';
+import { WebSocketsBinding } from './websockets/websockets.binding.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
 import { createUnhandledExceptionProbe } from './filters/unhandled-exception.probe.js';
@@ -52,6 +57,13 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     MicroservicesBinding,
     TransactionForwarding,
     JobsBinding,
+    {
+      // Installed while the module is instantiated: gateways connect before any lifecycle hook.
+      provide: WEBSOCKETS_BINDING,
+      useFactory: (work: UnitOfWork, options: ResolvedTransactionOptions) =>
+        WebSocketsBinding.install(work, options),
+      inject: [UnitOfWork, RESOLVED_TRANSACTION_OPTIONS],
+    },
     {
       provide: APP_FILTER,
       useFactory: (options: ResolvedTransactionOptions, sentry?: SentryBridge) =>

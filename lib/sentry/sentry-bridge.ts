@@ -9,6 +9,7 @@ import {
   type TransactionStore,
 } from '../context/transaction.storage.js';
 import { originOf } from '../context/error-origin.js';
+import { isAnswer } from './answer-exceptions.js';
 import { importOptional } from '../utils/import-optional.js';
 
 /** The part of `@sentry/node` the library uses. */
@@ -272,7 +273,8 @@ function scrubIncomingId(headers: Record<string, string>, header: string, id: st
 
 /** Whether an exception is a failure worth an event rather than an intended answer. */
 export function isReportable(exception: unknown): boolean {
-  return !(exception instanceof HttpException) || exception.getStatus() >= 500;
+  if (exception instanceof HttpException) return exception.getStatus() >= 500;
+  return !isAnswer(exception);
 }
 
 // The SDK marks what it captured with this property; it drops a second capture of the same
