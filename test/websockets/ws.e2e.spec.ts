@@ -1,6 +1,6 @@
 import * as Sentry from '@sentry/node';
 import type { INestApplication } from '@nestjs/common';
-import WebSocket from 'ws';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
