@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import {
@@ -11,6 +12,8 @@ import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { TransactionContext } from '../context/transaction-context.js';
 import { currentTransactionStore, type TransactionStore } from '../context/transaction.storage.js';
 import { readTransactionHeader } from './read-transaction-header.js';
+import { UnitOfWork } from '../context/unit-of-work.js';
+import { isRefusal, settleHandshake } from '../websockets/handshake.js';
 
 type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 type BoundServer = Server & { [BOUND_SERVER]?: true };
@@ -49,6 +52,7 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly context: TransactionContext,
+    private readonly work: UnitOfWork,
     private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
     @Inject(GLOBAL_INTERCEPTOR) private readonly globalInterceptor: boolean,
@@ -76,10 +80,12 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
 
     const original = server.emit as Emit;
     const onRequest = this.onRequest.bind(this);
+    const onUpgrade = this.onUpgrade.bind(this);
     // A plain function: `emit` needs the server as `this`, and `arguments` as it came.
     const bound = function emit(this: Server, event: string | symbol) {
-      if (event !== 'request') return original.apply(this, arguments as never);
-      return onRequest(this, original, arguments[1], arguments[2]);
+      if (event === 'request') return onRequest(this, original, arguments[1], arguments[2]);
+      if (event === 'upgrade') return onUpgrade(this, original, arguments as never);
+      return original.apply(this, arguments as never);
     };
     server.emit = bound;
     server[BOUND_SERVER] = true;
@@ -130,6 +136,30 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
       () => emit.call(server, 'request', request, response),
       request,
     );
+  }
+
+  /**
+   * A WebSocket connection on this server (GraphQL subscriptions over `graphql-ws`, gateways on
+   * the application's port) is a unit of work of its own, settled from its upgrade request, and
+   * every frame it receives is handled in it: what the connection starts (a subscription and the
+   * events it resolves) runs under its ID. Refusing a connection is left to the gateway, which
+   * can tell its client why; until then, a refused one gets a fresh ID.
+   */
+  private onUpgrade(
+    server: Server,
+    emit: Emit,
+    args: [event: string, request: IncomingMessage, socket: Duplex, head: Buffer],
+  ): boolean {
+    const [, request, socket] = args;
+    const { work } = this;
+    const settled = settleHandshake(work, this.options.header, request);
+    const store = isRefusal(settled) ? work.fresh() : settled;
+    const emitSocket = socket.emit;
+    socket.emit = function (this: Duplex, event: string | symbol, ...rest: unknown[]) {
+      if (event !== 'data') return emitSocket.call(this, event, ...rest);
+      return work.run(store, () => emitSocket.call(this, event, ...rest));
+    };
+    return work.run(store, () => emit.apply(server, args), request);
   }
 
   /**

@@ -7,12 +7,8 @@ import type { UnitOfWork } from '../context/unit-of-work.js';
 import { REJECTED } from '../id/transaction-id.policy.js';
 import { addAnswerType } from '../sentry/answer-exceptions.js';
 import { importOptional } from '../utils/import-optional.js';
-import {
-  readMessageId,
-  readSocketIoId,
-  readUpgradeId,
-  type SocketIoSocket,
-} from './connection-id.js';
+import { readMessageId, readSocketIoAuthId, type SocketIoSocket } from './connection-id.js';
+import { isRefusal, refusal, settleHandshake, type Refusal } from './handshake.js';
 
 /** What `@nestjs/websockets` gives the binding. */
 interface WebSocketsPackage {
@@ -53,13 +49,9 @@ interface WsServer {
 
 /** The connection's unit of work, on its client; the upgrade request, on a `ws` client. */
 const CONNECTION = Symbol.for('nestjs-transaction-id:connection');
-const UPGRADE = Symbol.for('nestjs-transaction-id:upgrade');
-/** A connection refused, on the upgrade request of a `ws` client. */
-const REFUSED = Symbol.for('nestjs-transaction-id:refused');
+const UPGRADE = Symbol.for('nestjs-transaction-id:upgrade-request');
 /** Marks the adapter class, adapters and servers handled already. */
 const BOUND = Symbol.for('nestjs-transaction-id:websockets');
-
-type Upgrade = IncomingMessage & { [CONNECTION]?: TransactionStore; [REFUSED]?: string };
 
 /** The binding of the application that started last: the adapter class is patched once. */
 let current: WebSocketsBinding | undefined;
@@ -112,15 +104,16 @@ export class WebSocketsBinding implements OnApplicationShutdown {
     callback: ConnectionCallback,
   ): ConnectionCallback {
     this.instrumentAdapter(adapter);
-    if (isSocketIoServer(server)) this.guardSocketIo(server);
+    const socketIo = isSocketIoServer(server);
+    if (socketIo) this.guardSocketIo(server);
     else if (isWsServer(server)) this.echoOnUpgrade(server);
+    const { header, echo } = this.options;
     return (client, ...args) => {
-      const settled = client[CONNECTION];
-      const store = settled ?? this.connectionOf(client, args[0]);
+      const store = client[CONNECTION] ?? this.connectionOf(client, args[0]);
       if (store === undefined) return;
-      // A socket.io client learns the connection's ID, also when it sent none.
-      if (settled !== undefined && this.options.echo)
-        (client as SocketIoSocket).emit(this.options.header, store.id);
+      // The client learns the connection's ID, also when it sent none (a ws client, from the
+      // upgrade response).
+      if (socketIo && echo) (client as SocketIoSocket).emit(header, store.id);
       this.work.run(store, () => callback(client, ...args));
     };
   }
@@ -128,43 +121,41 @@ export class WebSocketsBinding implements OnApplicationShutdown {
   /** Settles a `ws` connection's ID from its upgrade request, or refuses the connection. */
   private connectionOf(client: Client, request: unknown): TransactionStore | undefined {
     if (!isRequest(request)) return this.work.fresh();
-    const upgrade = request as Upgrade;
-    client[UPGRADE] = upgrade;
-    const store = upgrade[CONNECTION] ?? this.settleUpgrade(upgrade);
-    if (store !== undefined) return (client[CONNECTION] = store);
-    // 1008: policy violation. The reason says what to fix, never repeats what came.
-    client.close?.(1008, upgrade[REFUSED]!);
-    return undefined;
-  }
-
-  private settleUpgrade(request: Upgrade): TransactionStore | undefined {
-    const incoming = readUpgradeId(request, this.options.header);
-    const store = this.work.settle(incoming, request);
-    if (store !== REJECTED) return (request[CONNECTION] = store);
-    request[REFUSED] = this.refusal(incoming === undefined);
+    client[UPGRADE] = request;
+    const settled = settleHandshake(this.work, this.options.header, request);
+    if (!isRefusal(settled)) return (client[CONNECTION] = settled);
+    // 1008: policy violation.
+    client.close?.(1008, settled.refused);
     return undefined;
   }
 
   /** Settles socket.io connections in a middleware, where refusing one tells the client why. */
   private guardSocketIo(server: SocketIoServer): void {
     if (!mark(server)) return;
-    const { header } = this.options;
     server.use((socket, next) => {
-      const incoming = readSocketIoId(socket, header);
-      const store = this.work.settle(incoming, socket.request);
-      if (store === REJECTED) return next(new Error(this.refusal(incoming === undefined)));
-      socket[CONNECTION] = store;
+      const settled = this.settleSocketIo(socket);
+      if (isRefusal(settled)) return next(new Error(settled.refused));
+      socket[CONNECTION] = settled;
       next();
     });
+  }
+
+  /** The `auth` field a browser sets comes first; then the handshake request's header or query. */
+  private settleSocketIo(socket: SocketIoSocket): TransactionStore | Refusal {
+    const { header } = this.options;
+    const auth = readSocketIoAuthId(socket, header);
+    if (auth === undefined) return settleHandshake(this.work, header, socket.request);
+    const store = this.work.settle(auth, socket.request);
+    return store === REJECTED ? { refused: refusal(header, false) } : store;
   }
 
   /** Echoes a `ws` connection's ID on the upgrade response, settling it there. */
   private echoOnUpgrade(server: WsServer): void {
     if (!mark(server) || !this.options.echo) return;
     const { header } = this.options;
-    server.on('headers', (headers, request: Upgrade) => {
-      const store = this.settleUpgrade(request);
-      if (store !== undefined) headers.push(`${header}: ${store.id}`);
+    server.on('headers', (headers, request) => {
+      const settled = settleHandshake(this.work, header, request);
+      if (!isRefusal(settled)) headers.push(`${header}: ${settled.id}`);
     });
   }
 
@@ -217,13 +208,6 @@ export class WebSocketsBinding implements OnApplicationShutdown {
     throw new Error(
       `Invalid ${this.options.header} in the message: send one valid transaction ID.`,
     );
-  }
-
-  private refusal(missing: boolean): string {
-    const { header } = this.options;
-    return missing
-      ? `Missing ${header}: this service must be called with a transaction ID.`
-      : `Invalid ${header}: send one valid transaction ID.`;
   }
 }
 
