@@ -46,6 +46,17 @@ function commands(code: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
+/** The other TypeScript snippets (marked `<!-- readme:compile -->`), dedented. */
+function compiledSnippets(readme: string): string[] {
+  const marked = /<!-- readme:compile -->\s*?\n( *)```ts\n([\s\S]*?)\n *```/g;
+  return [...readme.matchAll(marked)].map(([, indent, code]) =>
+    code
+      .split('\n')
+      .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line))
+      .join('\n'),
+  );
+}
+
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const blocks = quickStartBlocks(readme);
 const install = blocks.filter((block) => block.kind === 'install').flatMap((b) => commands(b.code));
@@ -194,6 +205,30 @@ describe('the README Quick start', () => {
       expect(readme).toContain(`transaction_id: ${id}`);
     },
     INSTALL_TIMEOUT * 2,
+  );
+
+  it(
+    'has its other snippets compile against the installed package',
+    async () => {
+      expect(app, 'the Quick start app is installed by the test before').toBeDefined();
+      const snippets = compiledSnippets(readme);
+      expect(snippets.length).toBeGreaterThanOrEqual(6);
+      const dir = join(app, 'snippets');
+      await mkdir(dir);
+      for (const [index, code] of snippets.entries()) {
+        await writeFile(join(dir, `snippet-${index + 1}.ts`), `${code}\n`);
+      }
+      await writeFile(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          extends: '../tsconfig.json',
+          compilerOptions: { rootDir: '.', noEmit: true },
+          include: ['*.ts'],
+        }),
+      );
+      await mustRun('npx', ['--no-install', 'tsc', '-p', 'snippets'], app, RUN_TIMEOUT);
+    },
+    RUN_TIMEOUT,
   );
 });
 
