@@ -116,9 +116,12 @@ describe('an invalid option', () => {
     expect(error.message).toContain('option "header" must be an HTTP header name');
   });
 
-  it('globalInterceptor throws in forRoot() itself, before Nest starts', () => {
+  it('globalInterceptor throws in forRoot() and forRootAsync() themselves, before Nest starts', () => {
+    const message = `option "globalInterceptor" must be true, false or 'auto' (got yes)`;
+    const globalInterceptor = 'yes' as unknown as boolean;
+    expect(() => TransactionModule.forRoot({ globalInterceptor })).toThrow(message);
     expect(() =>
-      TransactionModule.forRoot({ globalInterceptor: 'yes' as unknown as boolean }),
-    ).toThrow(`option "globalInterceptor" must be true, false or 'auto' (got yes)`);
+      TransactionModule.forRootAsync({ useFactory: () => ({}), globalInterceptor }),
+    ).toThrow(message);
   });
 });
