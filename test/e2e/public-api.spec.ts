@@ -1,7 +1,11 @@
 import 'reflect-metadata';
+import { createServer } from 'node:net';
 import { Controller, Get, Injectable, Module, UseInterceptors } from '@nestjs/common';
 import type { ExecutionContext, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ClientProxyFactory, MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import type { ClientProxy } from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -49,10 +53,31 @@ class JobController {
   }
 }
 
+/** The README's example: the ID a message carries in its payload. */
+@Injectable()
+class PayloadIdInterceptor extends TransactionInterceptor {
+  protected override incomingId(execution: ExecutionContext) {
+    if (execution.getType() === 'rpc') return execution.switchToRpc().getData()?.transactionId;
+    return super.incomingId(execution);
+  }
+}
+
+@Controller()
+@UseInterceptors(PayloadIdInterceptor)
+class JobsController {
+  @MessagePattern('job')
+  job(@Payload() _job: { transactionId?: string }, @TransactionId() id: string | undefined) {
+    return { id: id ?? null };
+  }
+}
+
 let app: INestApplication | undefined;
+let client: ClientProxy | undefined;
 afterEach(async () => {
+  await client?.close();
   await app?.close();
   app = undefined;
+  client = undefined;
 });
 
 describe('a subclass of TransactionInterceptor', () => {
@@ -77,6 +102,32 @@ describe('a subclass of TransactionInterceptor', () => {
     const invalid = await request(express).get('/job').set('x-job-id', 'not valid!');
     expect(invalid.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(invalid.headers['x-transaction-id']).toBe(invalid.body.id);
+  });
+});
+
+describe("the README's subclass, on a TCP message handler", () => {
+  it('reads the ID from the message payload, validates it, and replaces an invalid one', async () => {
+    @Module({
+      imports: [TransactionModule.forRoot({ globalInterceptor: false })],
+      controllers: [JobsController],
+    })
+    class AppModule {}
+
+    app = await NestFactory.create(AppModule, { logger: false });
+    const port = await freePort();
+    app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    await app.startAllMicroservices();
+    await app.init();
+    client = ClientProxyFactory.create({
+      transport: Transport.TCP,
+      options: { host: '127.0.0.1', port },
+    });
+
+    const send = (data: unknown) =>
+      firstValueFrom(client!.send<{ id: string | null }>('job', data));
+    expect(await send({ transactionId: 'job-7' })).toEqual({ id: 'job-7' });
+    expect((await send({ transactionId: 'not valid!' })).id).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await send({})).id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
@@ -125,3 +176,13 @@ describe('an invalid option', () => {
     ).toThrow(message);
   });
 });
+
+function freePort(): Promise<number> {
+  const server = createServer();
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    }),
+  );
+}
