@@ -106,28 +106,41 @@ describe('a subclass of TransactionInterceptor', () => {
 });
 
 describe("the README's subclass, on a TCP message handler", () => {
-  it('reads the ID from the message payload, validates it, and replaces an invalid one', async () => {
+  /** Starts an app with a TCP microservice and returns a send() to its `job` pattern. */
+  async function startJobs(globalInterceptor: boolean | 'auto', inheritAppConfig = false) {
     @Module({
-      imports: [TransactionModule.forRoot({ globalInterceptor: false })],
+      imports: [TransactionModule.forRoot({ globalInterceptor })],
       controllers: [JobsController],
     })
     class AppModule {}
 
     app = await NestFactory.create(AppModule, { logger: false });
     const port = await freePort();
-    app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    app.connectMicroservice(
+      { transport: Transport.TCP, options: { host: '127.0.0.1', port } },
+      { inheritAppConfig },
+    );
     await app.startAllMicroservices();
     await app.init();
     client = ClientProxyFactory.create({
       transport: Transport.TCP,
       options: { host: '127.0.0.1', port },
     });
+    return (data: unknown) => firstValueFrom(client!.send<{ id: string | null }>('job', data));
+  }
 
-    const send = (data: unknown) =>
-      firstValueFrom(client!.send<{ id: string | null }>('job', data));
+  it('reads the ID from the message payload, validates it, and replaces an invalid one', async () => {
+    const send = await startJobs(false);
     expect(await send({ transactionId: 'job-7' })).toEqual({ id: 'job-7' });
     expect((await send({ transactionId: 'not valid!' })).id).toMatch(/^[0-9a-f-]{36}$/);
     expect((await send({})).id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("is too late behind the module's own global interceptor (why the README says false)", async () => {
+    // A connected microservice gets the application's global interceptors only when it inherits
+    // the application's configuration.
+    const send = await startJobs('auto', true);
+    expect((await send({ transactionId: 'job-8' })).id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
