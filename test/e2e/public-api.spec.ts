@@ -156,9 +156,9 @@ describe('an invalid option', () => {
       logger: new RecordingLogger(),
       abortOnError: false,
     });
-    const app = await created.catch((error: Error) => error);
-    expect(app).toBeInstanceOf(Error);
-    return app as Error;
+    const outcome = await created.catch((error: Error) => error);
+    expect(outcome).toBeInstanceOf(Error);
+    return outcome as Error;
   }
 
   it('of forRoot() fails NestFactory.create(), naming the option', async () => {
