@@ -157,52 +157,69 @@ describe('the README Quick start', () => {
       expect(starts.map((start) => start.env.SERVICE)).toEqual(['orders', 'gateway']);
       const ports = await freePorts(starts.length);
       const readmePorts = new Map(starts.map((start, i) => [start.env.PORT, ports[i]]));
-      const spotlight = `http://${new URL(sentry.dsn()).host}/api/spotlight/envelope/`;
-      for (const start of starts) {
-        const port = readmePorts.get(start.env.PORT)!;
-        const child = spawn(process.execPath, [start.script], {
-          cwd: app,
-          env: childEnv({
-            ...start.env,
-            PORT: String(port),
-            ORDERS_URL: `http://127.0.0.1:${readmePorts.get('3001')}`,
-            SENTRY_SPOTLIGHT: spotlight,
-          }),
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        services.push(child);
-        await waitForService(port, child);
-      }
-
-      // 4. The README's checkout: its header and body, to the gateway.
       const curl = runLines.find((line) => line.startsWith('curl '))!;
-      const id = /-H 'x-transaction-id: ([^']+)'/.exec(curl)![1];
+      const readmeId = /-H 'x-transaction-id: ([^']+)'/.exec(curl)![1];
       const body = /-d '([^']+)'/.exec(curl)![1];
       const gateway = readmePorts.get(/127\.0\.0\.1:(\d+)\/checkout/.exec(curl)![1])!;
-      const response = await fetch(`http://127.0.0.1:${gateway}/checkout`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-transaction-id': id },
-        body,
-      });
-      expect(response.status).toBe(500);
-      expect(response.headers.get('x-transaction-id')).toBe(id);
 
-      // 5. What Spotlight would show: one error from each service, both with the same ID.
-      await sentry.waitFor((events) => events.filter((e) => e.exception).length >= 2);
-      const errors = sentry.events
-        .filter((event) => event.exception !== undefined)
-        .map((event) => ({
-          service: event.tags?.service,
-          transactionId: event.tags?.transaction_id,
-          type: event.exception?.values?.[0]?.type,
-        }))
-        .toSorted((a, b) => String(a.service).localeCompare(String(b.service)));
-      expect(errors).toEqual([
-        { service: 'gateway', transactionId: id, type: 'TransactionHttpError' },
-        { service: 'orders', transactionId: id, type: 'Error' },
+      /** Starts both services with `env`, sends the README's checkout with `id`, stops them. */
+      async function checkout(id: string, env: Record<string, string>) {
+        const started: ChildProcess[] = [];
+        for (const start of starts) {
+          const port = readmePorts.get(start.env.PORT)!;
+          const child = spawn(process.execPath, [start.script], {
+            cwd: app,
+            env: childEnv({
+              ...start.env,
+              ...env,
+              PORT: String(port),
+              ORDERS_URL: `http://127.0.0.1:${readmePorts.get('3001')}`,
+            }),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          services.push(child);
+          started.push(child);
+          await waitForService(port, child);
+        }
+        const response = await fetch(`http://127.0.0.1:${gateway}/checkout`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-transaction-id': id },
+          body,
+        });
+        expect(response.status).toBe(500);
+        expect(response.headers.get('x-transaction-id')).toBe(id);
+        await sentry.waitFor(
+          (events) => events.filter((e) => e.tags?.transaction_id === id).length >= 2,
+        );
+        for (const child of started) child.kill('SIGKILL');
+        return sentry
+          .eventsFor(id)
+          .map((event) => ({
+            project: event.project,
+            service: event.tags?.service,
+            type: event.exception?.values?.[0]?.type,
+          }))
+          .toSorted((a, b) => String(a.service).localeCompare(String(b.service)));
+      }
+
+      // 4. What Spotlight shows: one error from each service, both with the README's ID. The
+      // services send to the local endpoint instead (`spotlight: true` honours SENTRY_SPOTLIGHT).
+      const spotlight = `http://${new URL(sentry.dsn()).host}/api/spotlight/envelope/`;
+      expect(await checkout(readmeId, { SENTRY_SPOTLIGHT: spotlight })).toEqual([
+        { project: 'spotlight', service: 'gateway', type: 'TransactionHttpError' },
+        { project: 'spotlight', service: 'orders', type: 'Error' },
       ]);
       // The README says what the reader will see.
-      expect(readme).toContain(`transaction_id: ${id}`);
+      expect(readme).toContain(`transaction_id: ${readmeId}`);
+
+      // 5. "With SENTRY_DSN set, the same two errors go to Sentry."
+      expect(readme.replace(/\s+/g, ' ')).toContain(
+        'With `SENTRY_DSN` set, the same two errors go to Sentry',
+      );
+      expect(await checkout('second-checkout', { SENTRY_DSN: sentry.dsn(7) })).toEqual([
+        { project: '7', service: 'gateway', type: 'TransactionHttpError' },
+        { project: '7', service: 'orders', type: 'Error' },
+      ]);
     },
     INSTALL_TIMEOUT * 2,
   );
