@@ -45,7 +45,7 @@ import { readTransactionHeader } from '../http/read-transaction-header.js';
  */
 @Injectable()
 export class TransactionInterceptor implements NestInterceptor {
-  /** The module's options, defaults filled in. */
+  /** The module's options, defaults filled in; injected after construction, not in constructors. */
   @Inject(RESOLVED_TRANSACTION_OPTIONS) protected readonly options!: ResolvedTransactionOptions;
 
   // Property injection keeps internal tokens out of the constructor that subclasses call.
