@@ -144,6 +144,39 @@ describe("the README's subclass, on a TCP message handler", () => {
   });
 });
 
+describe('forRootAsync({ useExisting })', () => {
+  it("takes the options from the provider's createTransactionOptions()", async () => {
+    @Injectable()
+    class OptionsFactory {
+      createTransactionOptions(): TransactionModuleOptions {
+        return { header: 'x-request-ref' };
+      }
+    }
+    @Module({ providers: [OptionsFactory], exports: [OptionsFactory] })
+    class OptionsModule {}
+    @Controller()
+    class IdController {
+      @Get('id')
+      id(@TransactionId() id: string | undefined) {
+        return { id: id ?? null };
+      }
+    }
+    @Module({
+      imports: [
+        TransactionModule.forRootAsync({ imports: [OptionsModule], useExisting: OptionsFactory }),
+      ],
+      controllers: [IdController],
+    })
+    class AppModule {}
+
+    app = await NestFactory.create(AppModule, { logger: false });
+    await app.init();
+    const response = await request(app.getHttpServer()).get('/id').set('x-request-ref', 'ref-1');
+    expect(response.body).toEqual({ id: 'ref-1' });
+    expect(response.headers['x-request-ref']).toBe('ref-1');
+  });
+});
+
 describe('an invalid option', () => {
   @Module({})
   class Empty {}
