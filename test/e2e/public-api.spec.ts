@@ -1,5 +1,9 @@
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { Controller, Get, Injectable, Module, UseInterceptors } from '@nestjs/common';
 import type { ExecutionContext, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -194,7 +198,7 @@ describe('an invalid option', () => {
     return outcome as Error;
   }
 
-  it('of forRoot() fails NestFactory.create(), naming the option', async () => {
+  it('of forRoot() fails NestFactory.create() (abortOnError: false), naming the option', async () => {
     const error = await createFails([
       TransactionModule.forRoot({ invalid: 'ignore' } as unknown as TransactionModuleOptions),
       Empty,
@@ -204,7 +208,33 @@ describe('an invalid option', () => {
     );
   });
 
-  it('of forRootAsync() fails NestFactory.create(), naming the option', async () => {
+  it('by default, makes NestFactory.create() log the error and exit with code 1', async () => {
+    // Nest's default (`abortOnError: true`), in a process of its own, with the built package.
+    const script = `
+      import { Module } from '@nestjs/common';
+      import { NestFactory } from '@nestjs/core';
+      import { TransactionModule } from './dist/index.js';
+      class AppModule {}
+      Module({ imports: [TransactionModule.forRoot({ invalid: 'ignore' })] })(AppModule);
+      await NestFactory.create(AppModule);
+      console.log('created');
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect({ code, output }).toMatchObject({ code: 1 });
+    expect(stripVTControlCharacters(output)).toContain(
+      'nestjs-transaction-id: option "invalid" must be "replace" or "reject"; received "ignore".',
+    );
+    expect(output).not.toContain('created');
+  });
+
+  it('of forRootAsync() fails NestFactory.create() (abortOnError: false), naming the option', async () => {
     const error = await createFails([
       TransactionModule.forRootAsync({
         useFactory: () => ({ header: 'not a header' }),
