@@ -3,6 +3,7 @@ export * from './transaction.module.js';
 export type { TransactionModuleExtras } from './transaction.module-definition.js';
 export { TRANSACTION_MODULE_OPTIONS } from './transaction.module-definition.js';
 export * from './interfaces/index.js';
+export type { ResolvedTransactionOptions } from './options/transaction-options.js';
 export * from './context/transaction-context.js';
 export * from './decorators/transaction-id.decorator.js';
 export * from './decorators/with-transaction.decorator.js';

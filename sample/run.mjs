@@ -1,5 +1,6 @@
 // `npm run sample`: builds what is stale, starts Spotlight (Sentry's UI for local development),
-// the orders and gateway services, sends two checkouts and shows where their errors are.
+// the orders and gateway services, sends three checkouts and prints the failing ones' errors
+// from both services, grouped by transaction_id.
 // Runs until Ctrl-C.
 //
 //   SENTRY_DSN_GATEWAY=... SENTRY_DSN_ORDERS=...   report to Sentry instead of Spotlight
@@ -55,28 +56,42 @@ console.log('Running until Ctrl-C.');
 
 async function demo(toSpotlight) {
   const ok = await checkout([{ sku: 'mug', quantity: 2 }]);
-  // Made the way a browser would make it, before sending the request.
-  const browserId = crypto.randomUUID();
-  const failed = await checkout([{ sku: 'teapot', quantity: 1 }], browserId);
-  if (ok.status !== 201 || failed.status !== 500 || failed.transactionId !== browserId) {
-    throw new Error(`unexpected answers from the gateway: ${JSON.stringify({ ok, failed })}`);
-  }
-  const id = failed.transactionId;
-  const inSpotlight = await errorsInSpotlight(id, toSpotlight);
-  const missing = toSpotlight.filter((name) => !inSpotlight.has(name));
-  if (missing.length > 0) throw new Error(`Spotlight got no error from ${missing.join(', ')}`);
-
-  const errors = ['orders', 'gateway'].flatMap((name) => {
-    const event = inSpotlight.get(name);
-    if (event === undefined) {
-      return [`  ${name.padEnd(8)} sent to Sentry: search transaction_id:${id}`];
+  // Two failing checkouts, each with an ID made the way a browser would make it, before sending.
+  const failed = [];
+  for (const sku of ['teapot', 'kettle']) {
+    const browserId = crypto.randomUUID();
+    const answer = await checkout([{ sku, quantity: 1 }], browserId);
+    if (answer.status !== 500 || answer.transactionId !== browserId) {
+      throw new Error(`unexpected answer from the gateway: ${JSON.stringify(answer)}`);
     }
-    const [exception] = event.exception.values;
-    return [
-      `  ${name.padEnd(8)} ${exception.type}: ${exception.value}`,
-      `           ${SPOTLIGHT_URL}/telemetry/errors/${event.event_id}`,
-    ];
-  });
+    failed.push(answer);
+  }
+  if (ok.status !== 201)
+    throw new Error(`unexpected answer from the gateway: ${JSON.stringify(ok)}`);
+
+  // Each failing checkout's errors, by service, as Spotlight holds them.
+  const groups = [];
+  for (const { transactionId } of failed) {
+    const inSpotlight = await errorsInSpotlight(transactionId, toSpotlight);
+    const missing = toSpotlight.filter((name) => !inSpotlight.has(name));
+    if (missing.length > 0) throw new Error(`Spotlight got no error from ${missing.join(', ')}`);
+    groups.push(
+      `  transaction_id=${transactionId}`,
+      ...['orders', 'gateway'].flatMap((name) => {
+        const event = inSpotlight.get(name);
+        if (event === undefined) {
+          return [
+            `    service=${name.padEnd(8)} sent to Sentry: search transaction_id:${transactionId}`,
+          ];
+        }
+        const [exception] = event.exception.values;
+        return [
+          `    service=${name.padEnd(8)} ${exception.type}: ${exception.value}`,
+          `                     ${SPOTLIGHT_URL}/telemetry/errors/${event.event_id}/contexts`,
+        ];
+      }),
+    );
+  }
   // The services log their errors after answering: let them finish before the summary.
   await sleep(500);
   console.log(
@@ -89,15 +104,18 @@ async function demo(toSpotlight) {
       '',
       'A checkout that succeeds, sent without an ID (the gateway made one and echoed it):',
       `  POST /checkout -> ${ok.status}  transaction_id=${ok.transactionId}`,
-      'A checkout that fails in orders, with an ID made as a browser would make it:',
-      `  POST /checkout -> ${failed.status}  transaction_id=${id}`,
+      'Checkouts that fail in orders, each with an ID made as a browser would make it:',
+      ...failed.map(
+        (answer) => `  POST /checkout -> ${answer.status}  transaction_id=${answer.transactionId}`,
+      ),
       '',
-      `The failing checkout's errors, each tagged transaction_id=${id}:`,
-      ...errors,
+      "The failing checkouts' errors, grouped by transaction_id:",
+      ...groups,
       ...(toSpotlight.length > 0
         ? [
             '',
-            `Open ${SPOTLIGHT_URL}/telemetry/errors: each error lists transaction_id in its tags.`,
+            `In Spotlight (${SPOTLIGHT_URL}): Errors, click an error, then its Context tab;`,
+            'under Tags, service says which service raised it and transaction_id which checkout.',
           ]
         : []),
       '',
@@ -120,12 +138,12 @@ async function checkout(lines, transactionId) {
 }
 
 /**
- * The error events tagged with `transactionId`, by server name, read from Spotlight's event stream
- * (the one its UI reads, which replays what Spotlight holds before following new events).
+ * The error events tagged with `transactionId`, by their `service` tag, read from Spotlight's event
+ * stream (the one its UI reads, which replays what Spotlight holds before following new events).
  */
-async function errorsInSpotlight(transactionId, serverNames, timeoutMs = 20_000) {
+async function errorsInSpotlight(transactionId, serviceNames, timeoutMs = 20_000) {
   const found = new Map();
-  if (serverNames.length === 0) return found;
+  if (serviceNames.length === 0) return found;
   try {
     const response = await fetch(`${SPOTLIGHT_URL}/stream`, {
       signal: AbortSignal.timeout(timeoutMs),
@@ -135,14 +153,12 @@ async function errorsInSpotlight(transactionId, serverNames, timeoutMs = 20_000)
       const messages = (pending + chunk).split('\n\n');
       pending = messages.pop();
       for (const event of messages.flatMap(sentryEvents)) {
-        if (
-          event.tags?.transaction_id === transactionId &&
-          serverNames.includes(event.server_name)
-        ) {
-          found.set(event.server_name, event);
+        const service = event.tags?.service;
+        if (event.tags?.transaction_id === transactionId && serviceNames.includes(service)) {
+          found.set(service, event);
         }
       }
-      if (found.size === serverNames.length) break;
+      if (found.size === serviceNames.length) break;
     }
   } catch (error) {
     if (error?.name !== 'TimeoutError') throw error;

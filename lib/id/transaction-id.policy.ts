@@ -26,7 +26,10 @@ const SAFE_ID = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 /**
  * Decides the transaction ID of a unit of work from what came in with it: keeps a valid incoming
- * ID, makes a fresh one when there is none, and replaces or rejects an invalid one.
+ * ID, makes a fresh one when there is none, and replaces or rejects an invalid one. Public for
+ * `isValid()`, `generate()` and `trusts()`, which follow the module's options.
+ *
+ * @publicApi
  */
 @Injectable()
 export class TransactionIdPolicy {
@@ -48,6 +51,8 @@ export class TransactionIdPolicy {
   /**
    * The ID for a unit of work, given the incoming value (`undefined` when none came, `null` when
    * several did, as with repeated header lines) and whether its sender is trusted to choose it.
+   *
+   * @internal
    */
   settle(incoming: string | null | undefined, trusted = true): string | typeof REJECTED {
     if (incoming === undefined) return this.options.require ? REJECTED : this.generate();

@@ -25,17 +25,35 @@ import { readTransactionHeader } from '../http/read-transaction-header.js';
  * server, and this interceptor reuses it; it settles one itself only where nothing did (serverless
  * adapters, transports without a carrier).
  *
- * Extend it and override `incomingId()` to read IDs from a carrier of your own.
+ * Extend it and override `incomingId()` to read IDs from a carrier of your own. A subclass needs
+ * no token of the library: its constructor, if it has one, passes `TransactionContext` and
+ * `TransactionIdPolicy` to `super()`; the options and the Sentry bridge are injected into
+ * properties, which subclasses inherit.
+ *
+ * @example
+ * ```ts
+ * @Injectable()
+ * export class JobIdInterceptor extends TransactionInterceptor {
+ *   protected override incomingId(execution: ExecutionContext) {
+ *     if (execution.getType() === 'rpc') return execution.switchToRpc().getData()?.transactionId;
+ *     return super.incomingId(execution);
+ *   }
+ * }
+ * ```
  *
  * @publicApi
  */
 @Injectable()
 export class TransactionInterceptor implements NestInterceptor {
+  /** The module's options, defaults filled in; injected after construction, not in constructors. */
+  @Inject(RESOLVED_TRANSACTION_OPTIONS) protected readonly options!: ResolvedTransactionOptions;
+
+  // Property injection keeps internal tokens out of the constructor that subclasses call.
+  @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge;
+
   constructor(
     protected readonly context: TransactionContext,
     protected readonly policy: TransactionIdPolicy,
-    @Inject(RESOLVED_TRANSACTION_OPTIONS) protected readonly options: ResolvedTransactionOptions,
-    @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
   ) {}
 
   intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {

@@ -10,7 +10,12 @@ import type {
   TransactionModuleOptions,
 } from '../interfaces/transaction-module-options.interface.js';
 
-/** The module's options with every default filled in, checked once at start-up. */
+/**
+ * The module's options with every default filled in, checked once at start-up: what
+ * `TransactionInterceptor` and its subclasses read as `this.options`.
+ *
+ * @publicApi
+ */
 export interface ResolvedTransactionOptions {
   /** Lower-cased, as Node.js gives incoming header names. */
   readonly header: string;

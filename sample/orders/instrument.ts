@@ -8,6 +8,8 @@ Sentry.init({
   // Without a DSN, send events to Spotlight, Sentry's UI for local development.
   spotlight: !dsn,
   serverName: 'orders',
+  // Spotlight shows tags (an error's Context tab), not the server name: the service is a tag too.
+  initialScope: { tags: { service: 'orders' } },
   environment: process.env.SENTRY_ENVIRONMENT ?? 'development',
   // Dedupe drops an error identical to the previous one, whatever its tags. Without it, a failure
   // that repeats stays findable by the transaction_id of every checkout it broke.

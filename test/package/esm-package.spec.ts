@@ -12,8 +12,17 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
+import {
+  childEnv,
+  INSTALL_TIMEOUT,
+  installedVersion,
+  mustRun,
+  packPackage,
+  root,
+  run,
+  RUN_TIMEOUT,
+} from './support/scratch-package.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const appSources = fileURLToPath(new URL('./app/', import.meta.url));
 const requireFromRoot = createRequire(join(root, 'package.json'));
 
@@ -31,71 +40,6 @@ const expectedSubpaths = Object.fromEntries(
       expect.arrayContaining([expect.any(String)]),
     ]),
 );
-
-// Installs take a while on a cold npm cache.
-const INSTALL_TIMEOUT = 240_000;
-const RUN_TIMEOUT = 60_000;
-
-/** The version this repository develops against, so the scratch install hits the npm cache. */
-function installedVersion(name: string): string {
-  const file = join(root, 'node_modules', name, 'package.json');
-  const manifest = JSON.parse(readFileSync(file, 'utf8')) as { version: string };
-  return `${name}@${manifest.version}`;
-}
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment for nested npm/node runs, without what `npm test` set for this repository. */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const key of Object.keys(env)) {
-    if (/^npm_(package_|lifecycle_|config_local_prefix$)/i.test(key) || key === 'INIT_CWD') {
-      delete env[key];
-    }
-  }
-  env.npm_config_update_notifier = 'false';
-  return env;
-}
-
-/** Runs a command to completion, killing it after `timeoutMs`. */
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  timeoutMs: number,
-  env: NodeJS.ProcessEnv = childEnv(),
-): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function mustRun(command: string, args: string[], cwd: string, timeoutMs: number) {
-  const result = await run(command, args, cwd, timeoutMs);
-  if (result.code !== 0) {
-    throw new Error(
-      `${command} ${args.join(' ')} exited with ${result.code}\n${result.stdout}\n${result.stderr}`,
-    );
-  }
-  return result;
-}
 
 interface Started {
   port: number;
@@ -206,13 +150,7 @@ describe('the npm package', () => {
     expect(existsSync(join(root, 'dist/index.js')), 'dist/ is built by `npm test` (pretest)').toBe(
       true,
     );
-    const pack = await mustRun('npm', ['pack', '--json', '--pack-destination', work], root, 60_000);
-    const [info] = JSON.parse(pack.stdout) as Array<{
-      filename: string;
-      files: { path: string }[];
-    }>;
-    tarball = join(work, info.filename);
-    packed = info.files.map((file) => file.path).toSorted();
+    ({ tarball, files: packed } = await packPackage(work));
     extracted = join(work, 'extracted');
     await mkdir(extracted);
     await mustRun('tar', ['-xzf', tarball, '-C', extracted], work, 60_000);

@@ -242,3 +242,117 @@ describe('built declarations (dist/)', () => {
     expect(offending).toEqual([]);
   });
 });
+
+/**
+ * The public API, as users get it: every name the built entry points export, types included.
+ * A name added or removed here is a decision about the API, and the README documents each one.
+ */
+const PUBLIC_API: Record<string, { values: string[]; types: string[] }> = {
+  '.': {
+    values: [
+      'CLIENT_TRANSACTION_ID_TAG',
+      'TRANSACTION_ID_HEADER',
+      'TRANSACTION_ID_TAG',
+      'TRANSACTION_MODULE_OPTIONS',
+      'TransactionContext',
+      'TransactionForwarding',
+      'TransactionHttpError',
+      'TransactionHttpService',
+      'TransactionId',
+      'TransactionIdPolicy',
+      'TransactionInterceptor',
+      'TransactionModule',
+      'WithTransaction',
+    ],
+    types: [
+      'InvalidTransactionIdPolicy',
+      'PropagationTarget',
+      'ResolvedTransactionOptions',
+      'TransactionHttpErrorCode',
+      'TransactionHttpRequestConfig',
+      'TransactionHttpResponse',
+      'TransactionModuleExtras',
+      'TransactionMessageSource',
+      'TransactionModuleOptions',
+      'TransactionSource',
+      'TransportCarrier',
+      'WithTransactionOptions',
+    ],
+  },
+  './sentry': { values: ['errorsOnlyIntegrations'], types: [] },
+};
+
+/** What the declarations of one class offer users: its public and protected members. */
+function declaredMembers(checker: ts.TypeChecker, symbol: ts.Symbol): string[] {
+  const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+  const isPrivate = (member: ts.Symbol) =>
+    (member.declarations ?? []).some(
+      (declaration) =>
+        ts.getCombinedModifierFlags(declaration) & ts.ModifierFlags.Private ||
+        (ts.isPropertyDeclaration(declaration) && ts.isPrivateIdentifier(declaration.name)),
+    );
+  return checker
+    .getPropertiesOfType(checker.getDeclaredTypeOfSymbol(target))
+    .filter((member) => !isPrivate(member))
+    .map((member) => member.name)
+    .toSorted();
+}
+
+describe('public API (dist/)', () => {
+  const dist = join(root, 'dist');
+  const entries = Object.entries(manifest.exports ?? {})
+    .filter(([, target]) => typeof target === 'object')
+    .map(([subpath, target]) => ({
+      subpath,
+      js: join(root, (target as Record<string, string>).default),
+      dts: join(root, (target as Record<string, string>).types),
+    }));
+  const program = ts.createProgram(
+    entries.map((entry) => entry.dts),
+    { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext },
+  );
+  const checker = program.getTypeChecker();
+  const exportsOf = (dts: string) => {
+    const source = program.getSourceFile(dts);
+    if (source === undefined) throw new Error(`${dts} is missing: run \`npm run build\``);
+    return checker.getExportsOfModule(checker.getSymbolAtLocation(source)!);
+  };
+
+  it('covers every entry point of package.json', () => {
+    expect(existsSync(dist), 'run `npm run build` first (`npm test` does)').toBe(true);
+    expect(entries.map((entry) => entry.subpath).toSorted()).toEqual(
+      Object.keys(PUBLIC_API).toSorted(),
+    );
+  });
+
+  it.each(Object.keys(PUBLIC_API))('%s exports exactly the listed values', async (subpath) => {
+    const entry = entries.find((candidate) => candidate.subpath === subpath)!;
+    const loaded = (await import(entry.js)) as Record<string, unknown>;
+    expect(Object.keys(loaded).toSorted()).toEqual(PUBLIC_API[subpath].values.toSorted());
+  });
+
+  it.each(Object.keys(PUBLIC_API))('%s declares exactly the listed values and types', (subpath) => {
+    const entry = entries.find((candidate) => candidate.subpath === subpath)!;
+    const names = exportsOf(entry.dts).map((symbol) => symbol.name);
+    const { values, types } = PUBLIC_API[subpath];
+    expect(names.toSorted()).toEqual([...values, ...types].toSorted());
+  });
+
+  it('keeps internal members out of the declarations (`@internal`, stripped by the build)', () => {
+    const exported = new Map(exportsOf(entries[0].dts).map((symbol) => [symbol.name, symbol]));
+    expect(declaredMembers(checker, exported.get('TransactionContext')!)).toEqual(['id', 'run']);
+    expect(declaredMembers(checker, exported.get('TransactionIdPolicy')!)).toEqual([
+      'generate',
+      'isValid',
+      'trusts',
+    ]);
+    // What a subclass of the interceptor sees, besides `intercept()`.
+    expect(declaredMembers(checker, exported.get('TransactionInterceptor')!)).toEqual([
+      'context',
+      'incomingId',
+      'intercept',
+      'options',
+      'policy',
+    ]);
+  });
+});

@@ -23,33 +23,45 @@ interface SentryEvent {
   exception?: { values?: Array<{ type?: string; value?: string }> };
 }
 
-/** Server name and exception type of each error, sorted. */
+/** Service tag, server name and exception type of each error, sorted. */
 const summary = (events: SentryEvent[]) =>
-  events.map((event) => [event.server_name, event.exception?.values?.[0]?.type]).toSorted();
+  events
+    .map((event) => [event.tags?.service, event.server_name, event.exception?.values?.[0]?.type])
+    .toSorted();
+
+/** One error from each service, told apart by the `service` tag Spotlight shows. */
+const BOTH_SERVICES = [
+  ['gateway', 'gateway', 'TransactionHttpError'],
+  ['orders', 'orders', 'TypeError'],
+];
 
 describe('npm run sample', () => {
-  it('shows the errors of gateway and orders under one transaction_id in Spotlight, then stops everything', async () => {
+  it("prints each failing checkout's errors from both services, grouped by transaction_id and linked in Spotlight, then stops everything", async () => {
     const spotlightWasRunning = await spotlightIsRunning();
     const run = await runSample({});
     expect({ code: run.code, output: run.text }).toMatchObject({ code: 0 });
-    const { okId, failedId } = printedIds(run.text);
-    expect(run.text).toContain(`Open ${SPOTLIGHT_URL}/telemetry/errors`);
+    const { okId, failedIds } = printedIds(run.text);
+    expect(run.text).toContain('then its Context tab');
 
-    // What Spotlight holds: one error from each service for the failing checkout, none for the other.
+    // What Spotlight holds: one error from each service per failing checkout, none for the other.
     const errors = run.spotlight.filter((event) => event.exception !== undefined);
-    const failedErrors = errors.filter((event) => event.tags?.transaction_id === failedId);
-    expect({ failedErrors: summary(failedErrors), all: errors }).toMatchObject({
-      failedErrors: [
-        ['gateway', 'TransactionHttpError'],
-        ['orders', 'TypeError'],
-      ],
-    });
     expect(errors.filter((event) => event.tags?.transaction_id === okId)).toEqual([]);
-    // ...and the sample printed a link to each of them.
-    const links = failedErrors.map(
-      (event) => `${SPOTLIGHT_URL}/telemetry/errors/${event.event_id}`,
-    );
-    expect(links.filter((link) => !run.text.includes(link))).toEqual([]);
+    const groups = run.text
+      .slice(run.text.indexOf('grouped by transaction_id:'))
+      .split(/\n(?= {2}transaction_id=)/);
+    for (const failedId of failedIds) {
+      const failedErrors = errors.filter((event) => event.tags?.transaction_id === failedId);
+      expect({ failedErrors: summary(failedErrors), all: errors }).toMatchObject({
+        failedErrors: BOTH_SERVICES,
+      });
+      // ...printed together under its ID, each with its service and a link to its tags.
+      const group = groups.find((text) => text.startsWith(`  transaction_id=${failedId}\n`));
+      expect(group, run.text).toBeDefined();
+      for (const event of failedErrors) {
+        expect(group).toContain(`service=${event.tags?.service}`);
+        expect(group).toContain(`${SPOTLIGHT_URL}/telemetry/errors/${event.event_id}/contexts`);
+      }
+    }
 
     // Nothing left behind: no process the sample started, nothing listening on its ports.
     expect(run.started).toEqual({
@@ -70,20 +82,20 @@ describe('npm run sample', () => {
         SENTRY_DSN_ORDERS: sentry.dsn(2),
       });
       expect({ code: run.code, output: run.text }).toMatchObject({ code: 0 });
-      const { okId, failedId } = printedIds(run.text);
-      expect(run.text).toContain(`sent to Sentry: search transaction_id:${failedId}`);
-
-      const failedErrors = sentry.eventsFor(failedId);
-      expect({ failedErrors: summary(failedErrors), all: sentry.events }).toMatchObject({
-        failedErrors: [
-          ['gateway', 'TransactionHttpError'],
-          ['orders', 'TypeError'],
-        ],
-      });
-      expect(failedErrors.map((event) => [event.server_name, event.project]).toSorted()).toEqual([
-        ['gateway', '1'],
-        ['orders', '2'],
-      ]);
+      const { okId, failedIds } = printedIds(run.text);
+      for (const failedId of failedIds) {
+        expect(run.text).toContain(`sent to Sentry: search transaction_id:${failedId}`);
+        const failedErrors = sentry.eventsFor(failedId);
+        expect({ failedErrors: summary(failedErrors), all: sentry.events }).toMatchObject({
+          failedErrors: BOTH_SERVICES,
+        });
+        expect(
+          failedErrors.map((event) => [event.tags?.service, event.project]).toSorted(),
+        ).toEqual([
+          ['gateway', '1'],
+          ['orders', '2'],
+        ]);
+      }
       expect(sentry.eventsFor(okId)).toEqual([]);
       // No Spotlight: nothing needs it.
       expect(run.started).toEqual({ gateway: hasProc, orders: hasProc, spotlight: false });
@@ -147,16 +159,17 @@ async function runSample(sentryEnv: Record<string, string>) {
   };
 }
 
-/** The IDs the sample printed for its two checkouts. */
-function printedIds(text: string): { okId: string; failedId: string } {
+/** The IDs the sample printed for its checkouts: one that succeeded, two that failed. */
+function printedIds(text: string): { okId: string; failedIds: string[] } {
   expect(text).toMatch(/POST \/checkout -> 201 {2}transaction_id=\S+/);
-  expect(text).toMatch(/POST \/checkout -> 500 {2}transaction_id=\S+/);
   const okId = /POST \/checkout -> 201 {2}transaction_id=(\S+)/.exec(text)![1];
-  const failedId = /POST \/checkout -> 500 {2}transaction_id=(\S+)/.exec(text)![1];
-  expect(okId).toMatch(UUID);
-  expect(failedId).toMatch(UUID);
-  expect(failedId).not.toBe(okId);
-  return { okId, failedId };
+  const failedIds = [...text.matchAll(/POST \/checkout -> 500 {2}transaction_id=(\S+)/g)].map(
+    (match) => match[1],
+  );
+  expect(failedIds).toHaveLength(2);
+  for (const id of [okId, ...failedIds]) expect(id).toMatch(UUID);
+  expect(new Set([okId, ...failedIds]).size).toBe(3);
+  return { okId, failedIds };
 }
 
 /**
