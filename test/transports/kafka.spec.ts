@@ -183,7 +183,7 @@ describe('Kafka (no broker: kafkajs encoding and Nest client and server code pat
     await expect.poll(() => seen.get('event')).toBe(id);
   });
 
-  it("a header the sender set on its own record wins, in any case", async () => {
+  it('a header the sender set on its own record wins, in any case', async () => {
     await get('/seen?marker=own&own=sender-own-id', 'kafka-7c1d2e3f-gateway');
     await expect.poll(() => seen.get('own')).toBe('sender-own-id');
     const record = produced.find(({ topic }) => topic === 'seen');
@@ -225,7 +225,9 @@ describe('Kafka (no broker: kafkajs encoding and Nest client and server code pat
     sentry.clear();
     const ids = Array.from({ length: 200 }, (_, i) => `kafka-load-${i}-${i % 7}`);
     const answers = await Promise.all(
-      ids.map((id, i) => get(`/work?fail=${i % 2}`, id) as Promise<{ id?: string; failed?: string }>),
+      ids.map(
+        (id, i) => get(`/work?fail=${i % 2}`, id) as Promise<{ id?: string; failed?: string }>,
+      ),
     );
     answers.forEach((answer, i) => {
       // Nest's RPC exception filter answers an unexpected error with a generic message.

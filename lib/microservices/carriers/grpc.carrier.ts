@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import type { TransportCarrier } from '../transport-carrier.js';
 
@@ -27,6 +28,15 @@ interface GrpcClient {
   getClientByServiceName(name: string): unknown;
 }
 
+/** A call as `ServerGrpc` hands it to a request-stream handler: an event emitter. */
+type Listener = (...args: unknown[]) => unknown;
+interface ServerCall {
+  on(event: string | symbol, listener: Listener): unknown;
+}
+
+/** The methods of `ServerGrpc` that make handlers of calls with a request stream. */
+const REQUEST_STREAM_METHODS = ['createRequestStreamMethod', 'createStreamCallMethod'] as const;
+
 /** Marks `@grpc/grpc-js` service clients whose methods carry the ID already. */
 const CARRYING = Symbol('nestjs-transaction-id:grpc-carrying');
 
@@ -41,6 +51,21 @@ export const grpcCarrier: TransportCarrier<GrpcCallContext, GrpcClient> = {
   transportId: 4, // Transport.GRPC
   client: 'ClientGrpcProxy',
   read: (context, header) => readMetadata(context.metadata, header),
+  server: (server) => {
+    // A request stream's messages, its end and its errors are events of the call, emitted by
+    // HTTP/2 long after the processing hook returned: outside the call's unit of work.
+    const target = server as Record<string, unknown>;
+    for (const name of REQUEST_STREAM_METHODS) {
+      const create = target[name];
+      if (typeof create !== 'function') continue;
+      target[name] = function (this: unknown, ...args: unknown[]) {
+        const method = (
+          create as (...a: unknown[]) => (call: ServerCall, ...rest: unknown[]) => unknown
+        ).apply(this, args);
+        return (call: ServerCall, ...rest: unknown[]) => method(listeningInWork(call), ...rest);
+      };
+    }
+  },
   forward: (proxy, header, currentId) => {
     const Metadata = loadMetadata();
     if (Metadata === undefined) return;
@@ -58,6 +83,38 @@ export const grpcCarrier: TransportCarrier<GrpcCallContext, GrpcClient> = {
   },
   target: (proxy) => (typeof proxy.url === 'string' ? `grpc://${proxy.url}` : undefined),
 };
+
+/**
+ * `call`, whose listeners run in the async context they were added in: the handler's, which
+ * adds them inside its unit of work.
+ */
+function listeningInWork(call: ServerCall): ServerCall {
+  const emitter = call as ServerCall & Record<string, unknown>;
+  const bound = new WeakMap<Listener, Listener>();
+  const bind = (listener: Listener): Listener => {
+    let inWork = bound.get(listener);
+    if (inWork === undefined) {
+      inWork = AsyncResource.bind(listener);
+      bound.set(listener, inWork);
+    }
+    return inWork;
+  };
+  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
+    const add = emitter[name];
+    if (typeof add !== 'function') continue;
+    emitter[name] = function (this: unknown, event: string | symbol, listener: Listener) {
+      return add.call(this, event, typeof listener === 'function' ? bind(listener) : listener);
+    };
+  }
+  for (const name of ['off', 'removeListener']) {
+    const remove = emitter[name];
+    if (typeof remove !== 'function') continue;
+    emitter[name] = function (this: unknown, event: string | symbol, listener: Listener) {
+      return remove.call(this, event, bound.get(listener) ?? listener);
+    };
+  }
+  return call;
+}
 
 /**
  * The ID in a call's metadata: `null` when the key came more than once. HTTP/2 joins repeated
