@@ -18,6 +18,8 @@ import { SentryBridge } from './sentry/sentry-bridge.js';
 import { HttpServerBinding } from './http/http-server.binding.js';
 import { MicroservicesBinding } from './microservices/microservices.binding.js';
 import { TransactionForwarding } from './microservices/transaction-forwarding.js';
+import { BullMqBinding } from './queues/bullmq.binding.js';
+import { BULLMQ_PACKAGES, loadBullMq } from './queues/bullmq.packages.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
 import { createUnhandledExceptionProbe } from './filters/unhandled-exception.probe.js';
@@ -49,6 +51,8 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     TransactionInterceptor,
     HttpServerBinding,
     MicroservicesBinding,
+    { provide: BULLMQ_PACKAGES, useFactory: loadBullMq },
+    BullMqBinding,
     TransactionForwarding,
     {
       provide: APP_FILTER,
