@@ -143,8 +143,31 @@ class GatewayController {
 })
 class GatewayModule {}
 
+// A worker whose module refuses invalid IDs (`invalid: 'reject'`).
+const STRICT_QUEUE = `${QUEUE}-strict`;
+const strictCalls: string[] = [];
+
+@Processor(STRICT_QUEUE)
+class StrictProcessor extends WorkerHost {
+  async process(job: Job<WorkData>): Promise<void> {
+    strictCalls.push(job.data.marker);
+  }
+}
+
+@Module({
+  imports: [
+    TransactionModule.forRoot({ invalid: 'reject' }),
+    BullModule.forRoot({ connection: REDIS }),
+    BullModule.registerQueue({ name: STRICT_QUEUE }),
+  ],
+  providers: [StrictProcessor],
+})
+class StrictWorkerModule {}
+
 let sentry: SentryEnvelopeServer;
 let worker: INestApplicationContext;
+let strictWorker: INestApplicationContext;
+let strict: Queue;
 let gateway: INestApplication;
 let plain: Queue;
 let url: string;
@@ -158,6 +181,12 @@ beforeAll(async () => {
     abortOnError: false,
   });
   await worker.init();
+  strictWorker = await NestFactory.createApplicationContext(StrictWorkerModule, {
+    logger: false,
+    abortOnError: false,
+  });
+  await strictWorker.init();
+  strict = new Queue(STRICT_QUEUE, { connection: REDIS });
   gateway = await NestFactory.create(GatewayModule, { logger: false, abortOnError: false });
   await gateway.listen(0, '127.0.0.1');
   url = await gateway.getUrl();
@@ -168,6 +197,9 @@ afterAll(async () => {
   if (!reachable) return;
   await gateway?.close();
   await worker?.close();
+  await strictWorker?.close();
+  await strict?.obliterate({ force: true }).catch(() => undefined);
+  await strict?.close();
   await plain?.obliterate({ force: true }).catch(() => undefined);
   await plain?.close();
   await Sentry.close(2_000);
@@ -246,6 +278,24 @@ describe.skipIf(!reachable)('BullMQ', () => {
     const marker = `hostile-${name}`;
     await plain.add('work', { marker }, { [KEY]: value } as object);
     expect((await attemptsOf(marker))[0].id).toMatch(UUID);
+  });
+
+  it("with invalid: 'reject', a job with an invalid ID fails for good, never processed", async () => {
+    const refused = await strict.add('work', { marker: 'refused' }, {
+      attempts: 3,
+      [KEY]: 'bad id',
+    } as object);
+    const accepted = await strict.add('work', { marker: 'accepted' }, {
+      [KEY]: 'strict-good-id',
+    } as object);
+    await expect.poll(() => strict.getJobState(refused.id!), { timeout: 10_000 }).toBe('failed');
+    const job = await strict.getJob(refused.id!);
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toContain('not a valid transaction ID');
+    await expect
+      .poll(() => strict.getJobState(accepted.id!), { timeout: 10_000 })
+      .toBe('completed');
+    expect(strictCalls).toEqual(['accepted']);
   });
 
   it('200 concurrent jobs, half failing: no cross-talk, none lost, none duplicated, failures reported once', async () => {

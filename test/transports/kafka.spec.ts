@@ -47,9 +47,9 @@ class ReceiverController {
   }
 
   @EventPattern('seen')
-  async record(@Payload() data: { marker: string }, @TransactionId() id?: string) {
+  async record(@Payload() data: { marker: string }, @TransactionId() id: unknown) {
     await new Promise((resolve) => setImmediate(resolve));
-    seen.set(data.marker, id);
+    seen.set(data.marker, id as string | undefined);
   }
 }
 
@@ -70,6 +70,13 @@ class GatewayController {
     return firstValueFrom(this.kafka.send('work', { expected, fail: fail === '1' })).catch(
       (error: unknown) => ({ failed: String((error as { message?: string })?.message ?? error) }),
     );
+  }
+
+  @Get('batch')
+  async batch(@Query('marker') marker: string) {
+    const messages = [{ marker: `${marker}-1` }, { marker: `${marker}-2` }];
+    await firstValueFrom(this.kafka.emitBatch('seen', { messages }));
+    return {};
   }
 
   @Get('seen')
@@ -181,6 +188,12 @@ describe('Kafka (no broker: kafkajs encoding and Nest client and server code pat
     const id = 'kafka-7c1d2e3f-event';
     await get('/seen?marker=event', id);
     await expect.poll(() => seen.get('event')).toBe(id);
+  });
+
+  it('emitBatch() carries the ID on every record', async () => {
+    const id = 'kafka-7c1d2e3f-batch';
+    await get('/batch?marker=batch', id);
+    await expect.poll(() => [seen.get('batch-1'), seen.get('batch-2')]).toEqual([id, id]);
   });
 
   it('a header the sender set on its own record wins, in any case', async () => {
