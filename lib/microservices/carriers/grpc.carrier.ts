@@ -202,8 +202,8 @@ function isMetadata(value: unknown): value is Metadata {
 /** `@grpc/grpc-js`'s `Metadata`, from where `@nestjs/microservices` loads the package. */
 function loadMetadata(): MetadataClass | undefined {
   try {
-    const from = import.meta.resolve('@nestjs/microservices');
-    return (createRequire(from)('@grpc/grpc-js') as { Metadata: MetadataClass }).Metadata;
+    const require = createRequire(import.meta.resolve('@nestjs/microservices'));
+    return (require('@grpc/grpc-js') as { Metadata: MetadataClass }).Metadata;
   } catch {
     return undefined;
   }
