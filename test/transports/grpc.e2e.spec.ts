@@ -10,6 +10,8 @@ import {
   Injectable,
   Module,
   Query,
+  UseGuards,
+  type CanActivate,
   type INestApplication,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -62,6 +64,7 @@ interface Seen {
 interface EchoService {
   whoAmI(probe: Probe, metadata?: grpc.Metadata): Observable<Seen>;
   work(job: { expected: string; fail: boolean }): Observable<Seen>;
+  guarded(probe: Probe): Observable<Seen>;
   stream(probe: Probe): Observable<Seen>;
   collect(probes: Observable<Probe>): Observable<Seen>;
   chat(probes: Observable<Probe>): Observable<Seen>;
@@ -69,6 +72,12 @@ interface EchoService {
 
 function sentValue(metadata: grpc.Metadata): string {
   return String(metadata.get(KEY)[0] ?? '');
+}
+
+class FailingGuard implements CanActivate {
+  canActivate(): boolean {
+    throw new Error('guard failed');
+  }
 }
 
 @Controller()
@@ -80,8 +89,16 @@ class EchoController {
     return { id: this.transaction.id ?? '', sent: sentValue(metadata), marker: probe.marker ?? '' };
   }
 
+  @GrpcMethod('EchoService', 'Guarded')
+  @UseGuards(FailingGuard)
+  guarded(): Seen {
+    return { id: '', sent: '', marker: 'reached' };
+  }
+
   @GrpcMethod('EchoService', 'Work')
   async work(job: { expected: string; fail: boolean }): Promise<Seen> {
+    // The call's own isolation scope: a tag set here must never reach another call's events.
+    Sentry.setTag('marker', job.expected);
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
     if (job.fail) throw new Error(`work failed for ${job.expected}`);
     return { id: this.transaction.id ?? '', sent: '', marker: job.expected };
@@ -187,6 +204,11 @@ class GatewayController implements OnModuleInit {
   @Get('chat')
   chat() {
     return lastValueFrom(this.echo.chat(from([{ marker: 'a' }, { marker: 'b' }])).pipe(toArray()));
+  }
+
+  @Get('guarded')
+  guarded() {
+    return firstValueFrom(this.echo.guarded({})).catch(() => ({ failed: true }));
   }
 
   @Get('work')
@@ -325,6 +347,16 @@ describe('gRPC', () => {
     expect(seen.id).toMatch(UUID);
   });
 
+  it('a guard error is reported once, tagged with the ID', async () => {
+    const id = 'grpc-5a1b2c3d-guarded';
+    expect(await get('/guarded', id)).toEqual({ failed: true });
+    await sentry.waitFor(() => sentry.eventsFor(id).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sentry.eventsFor(id).map((event) => event.exception?.values?.[0]?.value)).toEqual([
+      'guard failed',
+    ]);
+  });
+
   it('200 concurrent calls, half failing: no cross-talk, none lost, none duplicated, failures reported once', async () => {
     sentry.clear();
     const ids = Array.from({ length: 200 }, (_, i) => `grpc-load-${i}-${i % 7}`);
@@ -340,10 +372,14 @@ describe('gRPC', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const reported = sentry.events.map((event) => ({
       tag: event.tags?.transaction_id,
+      marker: event.tags?.marker,
       message: event.exception?.values?.[0]?.value,
     }));
     expect(reported).toHaveLength(failing.length);
     expect(new Set(reported.map(({ tag }) => tag))).toEqual(new Set(failing));
-    for (const { tag, message } of reported) expect(message).toBe(`work failed for ${tag}`);
+    for (const { tag, marker, message } of reported) {
+      expect(marker).toBe(tag);
+      expect(message).toBe(`work failed for ${tag}`);
+    }
   });
 });

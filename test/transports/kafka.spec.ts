@@ -1,6 +1,15 @@
 import 'reflect-metadata';
 import * as Sentry from '@sentry/node';
-import { Controller, Get, Inject, Module, Query, type INestApplication } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Module,
+  Query,
+  UseGuards,
+  type CanActivate,
+  type INestApplication,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   ClientKafka,
@@ -31,8 +40,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Every ID a receiver's handler saw, by the marker its sender put in the payload. */
 const seen = new Map<string, string | undefined>();
 
+class FailingGuard implements CanActivate {
+  canActivate(): boolean {
+    throw new Error('guard failed');
+  }
+}
+
 @Controller()
 class ReceiverController {
+  @MessagePattern('guarded')
+  @UseGuards(FailingGuard)
+  guarded() {
+    return { reached: true };
+  }
+
   @MessagePattern('whoami')
   whoami(@TransactionId() id: string | undefined) {
     return { id };
@@ -40,6 +61,8 @@ class ReceiverController {
 
   @MessagePattern('work')
   async work(@Payload() data: { expected: string; fail: boolean }, @TransactionId() id?: string) {
+    // The message's own isolation scope: a tag set here must never reach another message's events.
+    Sentry.setTag('marker', data.expected);
     // Other messages run between here and the answer.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
     if (data.fail) throw new Error(`work failed for ${data.expected}`);
@@ -63,6 +86,11 @@ class GatewayController {
   @Get('whoami')
   whoami() {
     return firstValueFrom(this.kafka.send('whoami', {}));
+  }
+
+  @Get('guarded')
+  guarded() {
+    return firstValueFrom(this.kafka.send('guarded', {})).catch(() => ({ failed: true }));
   }
 
   @Get('work')
@@ -144,7 +172,7 @@ beforeAll(async () => {
   Object.assign(client, {
     initialized: Promise.resolve(),
     _producer: wire(),
-    consumerAssignments: { 'whoami.reply': 0, 'work.reply': 0 },
+    consumerAssignments: { 'whoami.reply': 0, 'work.reply': 0, 'guarded.reply': 0 },
   });
 });
 
@@ -234,6 +262,16 @@ describe('Kafka (no broker: kafkajs encoding and Nest client and server code pat
     expect(seen.get(marker)).toMatch(UUID);
   });
 
+  it('a guard error is reported once, tagged with the ID', async () => {
+    const id = 'kafka-7c1d2e3f-guarded';
+    expect(await get('/guarded', id)).toEqual({ failed: true });
+    await sentry.waitFor(() => sentry.eventsFor(id).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sentry.eventsFor(id).map((event) => event.exception?.values?.[0]?.value)).toEqual([
+      'guard failed',
+    ]);
+  });
+
   it('200 concurrent messages, half failing: no cross-talk, none lost, none duplicated, failures reported once', async () => {
     sentry.clear();
     const ids = Array.from({ length: 200 }, (_, i) => `kafka-load-${i}-${i % 7}`);
@@ -252,10 +290,14 @@ describe('Kafka (no broker: kafkajs encoding and Nest client and server code pat
     await new Promise((resolve) => setTimeout(resolve, 300));
     const reported = sentry.events.map((event) => ({
       tag: event.tags?.transaction_id,
+      marker: event.tags?.marker,
       message: event.exception?.values?.[0]?.value,
     }));
     expect(reported).toHaveLength(failing.length);
     expect(new Set(reported.map(({ tag }) => tag))).toEqual(new Set(failing));
-    for (const { tag, message } of reported) expect(message).toBe(`work failed for ${tag}`);
+    for (const { tag, marker, message } of reported) {
+      expect(marker).toBe(tag);
+      expect(message).toBe(`work failed for ${tag}`);
+    }
   });
 });
