@@ -107,6 +107,12 @@ class GatewayController {
     return {};
   }
 
+  @Get('shared-headers')
+  async sharedHeaders(@Query('marker') marker: string) {
+    await firstValueFrom(this.kafka.emit('seen', { value: { marker }, headers: SHARED_HEADERS }));
+    return {};
+  }
+
   @Get('seen')
   async seen(@Query('marker') marker: string, @Query('own') own?: string) {
     const message =
@@ -115,6 +121,9 @@ class GatewayController {
     return {};
   }
 }
+
+/** Headers an application reuses for many records. */
+const SHARED_HEADERS = { source: 'gateway' };
 
 @Module({
   imports: [
@@ -229,6 +238,15 @@ describe('Kafka (no broker: kafkajs encoding and Nest client and server code pat
     await expect.poll(() => seen.get('own')).toBe('sender-own-id');
     const record = produced.find(({ topic }) => topic === 'seen');
     expect(Object.keys(record?.message.headers ?? {})).toEqual(['X-Transaction-ID']);
+  });
+
+  it('a headers object the sender reuses is never changed', async () => {
+    const id = 'kafka-7c1d2e3f-shared';
+    await get('/shared-headers?marker=shared', id);
+    await expect.poll(() => seen.get('shared')).toBe(id);
+    expect(SHARED_HEADERS).toEqual({ source: 'gateway' });
+    const record = produced.find(({ topic }) => topic === 'seen');
+    expect(record?.message.headers).toEqual({ source: 'gateway', 'x-transaction-id': id });
   });
 
   it('a record a plain kafkajs producer sent with the header set by hand is read', async () => {

@@ -96,7 +96,8 @@ function withHeader(record: unknown, header: string, id: string): unknown {
   const present = Object.keys(headers).some(
     (key) => key.toLowerCase() === name && headers[key] !== undefined,
   );
-  if (!present) headers[header] = id;
+  // A copy: the sender's headers object may be reused for other records.
+  if (!present) target.headers = { ...headers, [header]: id };
   return record;
 }
 
