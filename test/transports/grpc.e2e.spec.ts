@@ -160,6 +160,10 @@ class HandMadeClient implements OnModuleInit {
   }
 }
 
+/** Metadata an application passes to many calls. */
+const REUSED_METADATA = new grpc.Metadata();
+REUSED_METADATA.set('x-other', 'kept');
+
 @Controller()
 class GatewayController implements OnModuleInit {
   echo!: EchoService;
@@ -184,6 +188,11 @@ class GatewayController implements OnModuleInit {
     metadata.set(KEY, 'caller-own-id');
     metadata.set('x-other', 'kept');
     return firstValueFrom(this.echo.whoAmI({ marker: 'own' }, metadata));
+  }
+
+  @Get('reused-metadata')
+  reusedMetadata() {
+    return firstValueFrom(this.echo.whoAmI({ marker: 'reused' }, REUSED_METADATA));
   }
 
   @Get('hand-made')
@@ -295,6 +304,12 @@ describe('gRPC', () => {
   it("a caller's own Metadata keeps its value and its other keys", async () => {
     const seen = await get<Seen>('/own', 'grpc-5a1b2c3d-gateway');
     expect(seen).toEqual({ id: 'caller-own-id', sent: 'caller-own-id', marker: 'own' });
+  });
+
+  it("a caller's Metadata without the key carries the ID in a copy, never changed", async () => {
+    const id = 'grpc-5a1b2c3d-reused';
+    expect(await get<Seen>('/reused-metadata', id)).toEqual({ id, sent: id, marker: 'reused' });
+    expect(REUSED_METADATA.getMap()).toEqual({ 'x-other': 'kept' });
   });
 
   it('a client made by hand forwards after TransactionForwarding.forward()', async () => {
