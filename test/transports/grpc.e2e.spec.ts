@@ -121,7 +121,10 @@ class EchoController {
   collect(probes: Observable<Probe>, metadata: grpc.Metadata): Observable<Seen> {
     // Each request message arrives as an event of the call's stream.
     return probes.pipe(
-      map((probe) => `${probe.marker}=${this.transaction.id ?? ''}`),
+      map((probe) => {
+        if (probe.marker === 'boom') throw new Error('stream message failed');
+        return `${probe.marker}=${this.transaction.id ?? ''}`;
+      }),
       toArray(),
       map((seen) => ({
         id: this.transaction.id ?? '',
@@ -208,6 +211,12 @@ class GatewayController implements OnModuleInit {
   @Get('collect')
   collect() {
     return firstValueFrom(this.echo.collect(from([{ marker: 'a' }, { marker: 'b' }])));
+  }
+
+  @Get('collect-boom')
+  collectBoom() {
+    const probes = from([{ marker: 'a' }, { marker: 'boom' }]);
+    return firstValueFrom(this.echo.collect(probes)).catch(() => ({ failed: true }));
   }
 
   @Get('chat')
@@ -327,6 +336,16 @@ describe('gRPC', () => {
     const id = 'grpc-5a1b2c3d-collect';
     const seen = await get<Seen>('/collect', id);
     expect(seen).toEqual({ id, sent: id, marker: `a=${id} b=${id}` });
+  });
+
+  it('an error raised by a message of a request stream is reported once, tagged', async () => {
+    const id = 'grpc-5a1b2c3d-collect-boom';
+    expect(await get('/collect-boom', id)).toEqual({ failed: true });
+    await sentry.waitFor(() => sentry.eventsFor(id).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sentry.eventsFor(id).map((event) => event.exception?.values?.[0]?.value)).toEqual([
+      'stream message failed',
+    ]);
   });
 
   it('a bidirectional-streaming handler sees the ID for every message', async () => {
