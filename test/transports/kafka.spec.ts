@@ -257,6 +257,19 @@ describe('Kafka (no broker: kafkajs encoding and Nest client and server code pat
     expect(seen.get('plain')).toBe('plain-kafkajs-id');
   });
 
+  it('the header is read in any case; two of them in different cases are replaced', async () => {
+    await deliverByHand('seen', {
+      value: JSON.stringify({ marker: 'mixed-case' }),
+      headers: { 'X-Transaction-Id': 'mixed-case-id' },
+    });
+    expect(seen.get('mixed-case')).toBe('mixed-case-id');
+    await deliverByHand('seen', {
+      value: JSON.stringify({ marker: 'two-cases' }),
+      headers: { 'X-Transaction-Id': 'first-id', 'x-transaction-id': 'second-id' },
+    });
+    expect(seen.get('two-cases')).toMatch(UUID);
+  });
+
   it('outside any unit of work nothing is sent', async () => {
     await firstValueFrom(client.emit('seen', { marker: 'outside' }));
     const record = produced.find(({ topic }) => topic === 'seen');
