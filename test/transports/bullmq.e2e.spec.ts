@@ -33,6 +33,8 @@ const reachable = await brokerReachable('Redis', REDIS.port);
 
 interface WorkData {
   marker: string;
+  /** Capture the error with Sentry before throwing it. */
+  capture?: boolean;
   /** Fail the attempts before this one (1-based); `fail: true` fails every attempt. */
   failUntil?: number;
   fail?: boolean;
@@ -62,7 +64,9 @@ class WorkProcessor extends WorkerHost {
     seen.push({ id: this.transaction.id, data: job.data, opts: { ...job.opts } });
     attempts.set(marker, seen);
     if (job.data.fail || seen.length < (job.data.failUntil ?? 0)) {
-      throw new Error(`job failed for ${marker}`);
+      const error = new Error(`job failed for ${marker}`);
+      if (job.data.capture) Sentry.captureException(error);
+      throw error;
     }
     return this.transaction.id;
   }
@@ -296,6 +300,19 @@ describe.skipIf(!reachable)('BullMQ', () => {
       .poll(() => strict.getJobState(accepted.id!), { timeout: 10_000 })
       .toBe('completed');
     expect(strictCalls).toEqual(['accepted']);
+  });
+
+  it('an error the processor captured itself is not reported again', async () => {
+    const id = 'bullmq-4e5f6a7b-captured';
+    await plain.add('work', { marker: 'captured', fail: true, capture: true }, {
+      [KEY]: id,
+    } as object);
+    await attemptsOf('captured');
+    await sentry.waitFor(() => sentry.eventsFor(id).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sentry.eventsFor(id).map((event) => event.exception?.values?.[0]?.value)).toEqual([
+      'job failed for captured',
+    ]);
   });
 
   it('200 concurrent jobs, half failing: no cross-talk, none lost, none duplicated, failures reported once', async () => {

@@ -20,6 +20,7 @@ import {
   ClientProxyFactory,
   ClientsModule,
   GrpcMethod,
+  GrpcStreamCall,
   GrpcStreamMethod,
   Transport,
   type ClientGrpc,
@@ -67,6 +68,7 @@ interface EchoService {
   guarded(probe: Probe): Observable<Seen>;
   stream(probe: Probe): Observable<Seen>;
   collect(probes: Observable<Probe>): Observable<Seen>;
+  tally(probes: Observable<Probe>): Observable<Seen>;
   chat(probes: Observable<Probe>): Observable<Seen>;
 }
 
@@ -131,6 +133,23 @@ class EchoController {
         sent: sentValue(metadata),
         marker: seen.join(' '),
       })),
+    );
+  }
+
+  @GrpcStreamCall('EchoService', 'Tally')
+  tally(
+    call: grpc.ServerReadableStream<Probe, Seen>,
+    callback: (error: Error | null, seen: Seen) => void,
+  ): void {
+    // The handler reads the call's events itself.
+    const seen: string[] = [];
+    call.on('data', (probe: Probe) => seen.push(`${probe.marker}=${this.transaction.id ?? ''}`));
+    call.on('end', () =>
+      callback(null, {
+        id: this.transaction.id ?? '',
+        sent: sentValue(call.metadata),
+        marker: seen.join(' '),
+      }),
     );
   }
 
@@ -211,6 +230,11 @@ class GatewayController implements OnModuleInit {
   @Get('collect')
   collect() {
     return firstValueFrom(this.echo.collect(from([{ marker: 'a' }, { marker: 'b' }])));
+  }
+
+  @Get('tally')
+  tally() {
+    return firstValueFrom(this.echo.tally(from([{ marker: 'a' }, { marker: 'b' }])));
   }
 
   @Get('collect-boom')
@@ -335,6 +359,12 @@ describe('gRPC', () => {
   it('a client-streaming handler sees the ID for the call and for every message', async () => {
     const id = 'grpc-5a1b2c3d-collect';
     const seen = await get<Seen>('/collect', id);
+    expect(seen).toEqual({ id, sent: id, marker: `a=${id} b=${id}` });
+  });
+
+  it('a @GrpcStreamCall handler sees the ID in the events of its call', async () => {
+    const id = 'grpc-5a1b2c3d-tally';
+    const seen = await get<Seen>('/tally', id);
     expect(seen).toEqual({ id, sent: id, marker: `a=${id} b=${id}` });
   });
 
