@@ -22,6 +22,8 @@ import { SentryBridge } from './sentry/sentry-bridge.js';
 import { HttpServerBinding } from './http/http-server.binding.js';
 import { MicroservicesBinding } from './microservices/microservices.binding.js';
 import { TransactionForwarding } from './microservices/transaction-forwarding.js';
+import { BullMqBinding } from './queues/bullmq.binding.js';
+import { BULLMQ_PACKAGES, loadBullMq } from './queues/bullmq.packages.js';
 import { JobsBinding } from './jobs/jobs.binding.js';
 import { WebSocketsBinding } from './websockets/websockets.binding.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
@@ -55,6 +57,8 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     TransactionInterceptor,
     HttpServerBinding,
     MicroservicesBinding,
+    { provide: BULLMQ_PACKAGES, useFactory: loadBullMq },
+    BullMqBinding,
     TransactionForwarding,
     JobsBinding,
     {

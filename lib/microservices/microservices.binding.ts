@@ -92,6 +92,7 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
     if (typeof server?.setOnProcessingStartHook !== 'function' || (server as Marked)[BOUND]) return;
     (server as Marked)[BOUND] = true;
     const carrier = this.carriers.find((c) => c.transportId === server.transportId);
+    carrier?.server?.(server);
     const transport = carrier?.transport ?? String(server.transportId?.toString() ?? 'custom');
     const { header } = this.options;
     const previous = (server as unknown as { onProcessingStartHook: ProcessingStartHook })

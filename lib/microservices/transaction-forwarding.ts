@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { MicroservicesBinding } from './microservices.binding.js';
+import { BullMqBinding } from '../queues/bullmq.binding.js';
 
 /**
  * Makes a client the application built by hand forward the transaction ID, as clients registered
- * with `ClientsModule.register()` do with no call at all.
+ * with `ClientsModule.register()` do with no call at all; the same for a BullMQ `Queue` made by
+ * hand (queues registered with `BullModule.registerQueue()` need no call).
  *
  * @example
  * ```ts
@@ -23,17 +25,20 @@ import { MicroservicesBinding } from './microservices.binding.js';
  */
 @Injectable()
 export class TransactionForwarding {
-  constructor(private readonly microservices: MicroservicesBinding) {}
+  constructor(
+    private readonly microservices: MicroservicesBinding,
+    private readonly queues: BullMqBinding,
+  ) {}
 
   /**
-   * Makes `client` put the current transaction ID on every message it sends, and returns it.
-   * Calling it again for the same client changes nothing.
+   * Makes `client` put the current transaction ID on every message it sends (every job it adds,
+   * for a BullMQ `Queue`), and returns it. Calling it again for the same client changes nothing.
    *
    * @throws TypeError when no carrier knows the client's class (give one in the `carriers`
    * option), or when `@nestjs/microservices` is not loaded yet (call it after the module's init).
    */
   forward<Client extends object>(client: Client): Client {
-    if (this.microservices.forward(client)) return client;
+    if (this.microservices.forward(client) || this.queues.forward(client)) return client;
     const name = (client as { constructor?: { name?: string } })?.constructor?.name ?? 'value';
     throw new TypeError(
       `nestjs-transaction-id: no transport carrier knows ${name}; give one in the "carriers" option.`,

@@ -50,6 +50,13 @@ export interface TransportCarrier<Context = any, Client = any> {
   forward(client: Client, header: string, currentId: (client: Client) => string | undefined): void;
 
   /**
+   * Called once for each server of the transport when the library binds it, before it listens:
+   * for transports whose handlers get parts of a message after the processing hook returned
+   * (gRPC request streams), so that those parts reach the handler inside its unit of work.
+   */
+  server?(server: object): void;
+
+  /**
    * Where `client` sends to, as a URL (`'nats://10.0.0.5:4222'`), for `propagationTargets`; a
    * client that does not say is allowed whatever the targets.
    */

@@ -1,0 +1,136 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import { RESOLVED_TRANSACTION_OPTIONS, SENTRY_BRIDGE } from '../transaction.internal-constants.js';
+import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
+import { REJECTED } from '../id/transaction-id.policy.js';
+import { UnitOfWork } from '../context/unit-of-work.js';
+import { forwardableId } from '../http/propagation-targets.js';
+import type { SentryBridge } from '../sentry/sentry-bridge.js';
+import { BULLMQ_PACKAGES, type BullMqPackages } from './bullmq.packages.js';
+import { readJobId, withJobId } from './job-options.carrier.js';
+import {
+  claimProcessorDecorators,
+  type JobProcessor,
+  type JobRunner,
+} from './processor-decoration.js';
+
+/** The part of BullMQ's `Queue` that adds jobs. */
+interface JobQueue {
+  add(name: string, data: unknown, opts?: unknown): Promise<unknown>;
+  addBulk(jobs: ReadonlyArray<{ name: string; data: unknown; opts?: unknown }>): Promise<unknown>;
+}
+
+/** Marks queues this library forwards from already. */
+const BOUND = Symbol.for('nestjs-transaction-id:bound');
+
+/**
+ * Carries the transaction ID through `@nestjs/bullmq` queues, with no code in the application.
+ * Queues registered as providers (`BullModule.registerQueue()`) put the current ID on every job
+ * they add; `TransactionForwarding.forward()` does the same for queues made by hand. Every job
+ * of a `@Processor` runs as a unit of work of its own, under the ID its job carries, in the
+ * isolation scope `@sentry/nestjs` forked for it where it did (a fresh one otherwise); an error
+ * the processor throws is reported once, tagged, for each attempt it fails.
+ */
+@Injectable()
+export class BullMqBinding implements JobRunner, OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('TransactionModule');
+  private readonly key: string;
+  private release: (() => void) | undefined;
+
+  constructor(
+    private readonly modules: ModulesContainer,
+    private readonly work: UnitOfWork,
+    @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
+    @Optional() @Inject(BULLMQ_PACKAGES) private readonly bullmq?: BullMqPackages,
+    @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
+  ) {
+    this.key = options.header;
+    if (bullmq === undefined) return;
+    // Claimed now, while Nest creates providers: `@nestjs/bullmq` decorates its processors in
+    // its own module init, which runs before the library's.
+    const decorators = [...modules.values()].flatMap((module) => {
+      const wrapper = module.providers.get(bullmq.ProcessorDecoratorService);
+      return wrapper === undefined ? [] : [wrapper];
+    });
+    if (decorators.length === 0) return;
+    this.release = claimProcessorDecorators({
+      owns: (decorator) => decorators.some((wrapper) => wrapper.instance === decorator),
+      runner: this,
+    });
+  }
+
+  onModuleInit(): void {
+    if (this.bullmq === undefined) return;
+    for (const module of this.modules.values()) {
+      for (const { instance } of module.providers.values()) this.forward(instance);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.release?.();
+    this.release = undefined;
+  }
+
+  /**
+   * Makes `queue` put the current transaction ID on every job it adds; `false` when it is not a
+   * BullMQ `Queue`. Forwarding a queue twice changes nothing.
+   */
+  forward(queue: unknown): boolean {
+    const Queue = this.bullmq?.Queue;
+    if (Queue === undefined || !(queue instanceof Queue)) return false;
+    const target = queue as JobQueue & { [BOUND]?: true };
+    if (target[BOUND]) return true;
+    target[BOUND] = true;
+    const { key } = this;
+    // Jobs are work of the same system, not calls to other services: `propagationTargets`,
+    // which lists services, does not filter them.
+    const currentId = () => forwardableId(undefined, undefined);
+    const { add, addBulk } = target;
+    target.add = function (this: JobQueue, name, data, opts) {
+      return add.call(this, name, data, withJobId(opts, key, currentId()));
+    };
+    target.addBulk = function (this: JobQueue, jobs) {
+      const id = currentId();
+      if (id === undefined || !Array.isArray(jobs)) return addBulk.call(this, jobs);
+      return addBulk.call(
+        this,
+        jobs.map((job) => ({ ...job, opts: withJobId(job?.opts, key, id) })),
+      );
+    };
+    return true;
+  }
+
+  /** Runs one attempt of a job as its unit of work. */
+  runJob(processor: JobProcessor, args: unknown[]): unknown {
+    const [job] = args;
+    const store = this.work.settle(readJobId(job, this.key), { transport: 'bullmq', context: job });
+    if (store === REJECTED) {
+      const name = (job as { name?: unknown } | undefined)?.name;
+      this.logger.warn(`A BullMQ job (${String(name)}) with an invalid ${this.key} was refused.`);
+      // Refused for good: a retry would carry the same value.
+      return Promise.reject(
+        new this.bullmq!.UnrecoverableError(
+          `nestjs-transaction-id: the job's ${this.key} is not a valid transaction ID.`,
+        ),
+      );
+    }
+    return this.work.adopt(store, () => this.attempt(processor, args));
+  }
+
+  private async attempt(processor: JobProcessor, args: unknown[]): Promise<unknown> {
+    try {
+      return await processor(...args);
+    } catch (error) {
+      // Nest's exception filters never see a processor's errors.
+      this.sentry?.reportUnhandled(error);
+      throw error;
+    }
+  }
+}

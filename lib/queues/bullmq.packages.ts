@@ -1,0 +1,33 @@
+import { importOptional } from '../utils/import-optional.js';
+import { patchProcessorDecorator } from './processor-decoration.js';
+
+/** What the library uses of `bullmq` and `@nestjs/bullmq`, when the application has both. */
+export interface BullMqPackages {
+  /** BullMQ's `Queue`: providers that are instances of it forward the ID. */
+  readonly Queue: abstract new (...args: never[]) => object;
+  /** Fails a job for good, without retries. */
+  readonly UnrecoverableError: new (message: string) => Error;
+  /** The token of `@nestjs/bullmq`'s processor decorator. */
+  readonly ProcessorDecoratorService: abstract new (...args: never[]) => object;
+}
+
+/** Injection token of the loaded `BullMqPackages`; `undefined` without BullMQ. */
+export const BULLMQ_PACKAGES = Symbol('nestjs-transaction-id:bullmq');
+
+/**
+ * Loads BullMQ and `@nestjs/bullmq`, and makes the processor decorator hand jobs to the library.
+ * A provider's factory: it runs while Nest creates providers, before any module's init, and so
+ * before `@nestjs/bullmq` makes its workers.
+ */
+export async function loadBullMq(): Promise<BullMqPackages | undefined> {
+  const nest = await importOptional<Partial<BullMqPackages>>('@nestjs/bullmq');
+  if (nest?.ProcessorDecoratorService === undefined) return undefined;
+  const bullmq = await importOptional<Partial<BullMqPackages>>('bullmq');
+  if (bullmq?.Queue === undefined || bullmq.UnrecoverableError === undefined) return undefined;
+  patchProcessorDecorator(nest.ProcessorDecoratorService);
+  return {
+    Queue: bullmq.Queue,
+    UnrecoverableError: bullmq.UnrecoverableError,
+    ProcessorDecoratorService: nest.ProcessorDecoratorService,
+  };
+}

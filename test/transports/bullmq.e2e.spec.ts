@@ -1,0 +1,344 @@
+import 'reflect-metadata';
+import * as Sentry from '@sentry/node';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Query,
+  type INestApplication,
+  type INestApplicationContext,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Queue, type Job } from 'bullmq';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  TransactionContext,
+  TransactionForwarding,
+  TransactionModule,
+} from 'nestjs-transaction-id';
+import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
+import { sentryTestOptions } from '../fixtures/sentry-options.js';
+import { brokerReachable } from './support/broker.js';
+
+// A producer (HTTP gateway with a queue from BullModule.registerQueue()) and a worker (a
+// standalone application with a @Processor), both with nothing but forRoot(), over the Redis on
+// 127.0.0.1:6379.
+const REDIS = { host: '127.0.0.1', port: 6379 };
+const QUEUE = `transaction-id-${process.pid}-${Date.now()}`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const KEY = 'x-transaction-id';
+const reachable = await brokerReachable('Redis', REDIS.port);
+
+interface WorkData {
+  marker: string;
+  /** Capture the error with Sentry before throwing it. */
+  capture?: boolean;
+  /** Fail the attempts before this one (1-based); `fail: true` fails every attempt. */
+  failUntil?: number;
+  fail?: boolean;
+}
+
+interface Attempt {
+  id: string | undefined;
+  data: unknown;
+  opts: Record<string, unknown>;
+}
+
+/** What the processor saw, attempt by attempt, by the marker the producer put in the data. */
+const attempts = new Map<string, Attempt[]>();
+
+@Processor(QUEUE, { concurrency: 50 })
+class WorkProcessor extends WorkerHost {
+  constructor(private readonly transaction: TransactionContext) {
+    super();
+  }
+
+  async process(job: Job<WorkData>): Promise<string | undefined> {
+    const { marker } = job.data;
+    // The job's own isolation scope: a tag set here must never reach another job's events.
+    Sentry.setTag('marker', marker);
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+    const seen = attempts.get(marker) ?? [];
+    seen.push({ id: this.transaction.id, data: job.data, opts: { ...job.opts } });
+    attempts.set(marker, seen);
+    if (job.data.fail || seen.length < (job.data.failUntil ?? 0)) {
+      const error = new Error(`job failed for ${marker}`);
+      if (job.data.capture) Sentry.captureException(error);
+      throw error;
+    }
+    return this.transaction.id;
+  }
+}
+
+@Module({
+  imports: [
+    TransactionModule.forRoot(),
+    BullModule.forRoot({ connection: REDIS }),
+    BullModule.registerQueue({ name: QUEUE }),
+  ],
+  providers: [WorkProcessor],
+})
+class WorkerModule {}
+
+@Injectable()
+class HandMadeQueue {
+  private queue: Queue | undefined;
+
+  constructor(private readonly forwarding: TransactionForwarding) {}
+
+  get(): Queue {
+    this.queue ??= this.forwarding.forward(new Queue(QUEUE, { connection: REDIS }));
+    return this.queue;
+  }
+}
+
+@Controller()
+class GatewayController {
+  constructor(
+    @InjectQueue(QUEUE) private readonly queue: Queue,
+    private readonly handMade: HandMadeQueue,
+  ) {}
+
+  @Get('enqueue')
+  async enqueue(
+    @Query('marker') marker: string,
+    @Query('fail') fail?: string,
+    @Query('failUntil') failUntil?: string,
+    @Query('own') own?: string,
+  ) {
+    const data: WorkData =
+      failUntil === undefined ? { marker, fail: fail === '1' } : { marker, failUntil: +failUntil };
+    const opts = {
+      attempts: failUntil === undefined ? 1 : +failUntil,
+      removeOnComplete: true,
+      removeOnFail: true,
+      ...(own === undefined ? {} : { [KEY]: own }),
+    };
+    await this.queue.add('work', data, opts);
+    return {};
+  }
+
+  @Get('enqueue-bulk')
+  async enqueueBulk(@Query('marker') marker: string) {
+    await this.queue.addBulk([
+      { name: 'work', data: { marker: `${marker}-1` } },
+      { name: 'work', data: { marker: `${marker}-2` } },
+    ]);
+    return {};
+  }
+
+  @Get('hand-made')
+  async handMadeAdd(@Query('marker') marker: string) {
+    await this.handMade.get().add('work', { marker }, { removeOnComplete: true });
+    return {};
+  }
+}
+
+@Module({
+  imports: [
+    TransactionModule.forRoot(),
+    BullModule.forRoot({ connection: REDIS }),
+    BullModule.registerQueue({ name: QUEUE }),
+  ],
+  controllers: [GatewayController],
+  providers: [HandMadeQueue],
+})
+class GatewayModule {}
+
+// A worker whose module refuses invalid IDs (`invalid: 'reject'`).
+const STRICT_QUEUE = `${QUEUE}-strict`;
+const strictCalls: string[] = [];
+
+@Processor(STRICT_QUEUE)
+class StrictProcessor extends WorkerHost {
+  async process(job: Job<WorkData>): Promise<void> {
+    strictCalls.push(job.data.marker);
+  }
+}
+
+@Module({
+  imports: [
+    TransactionModule.forRoot({ invalid: 'reject' }),
+    BullModule.forRoot({ connection: REDIS }),
+    BullModule.registerQueue({ name: STRICT_QUEUE }),
+  ],
+  providers: [StrictProcessor],
+})
+class StrictWorkerModule {}
+
+let sentry: SentryEnvelopeServer;
+let worker: INestApplicationContext;
+let strictWorker: INestApplicationContext;
+let strict: Queue;
+let gateway: INestApplication;
+let plain: Queue;
+let url: string;
+
+beforeAll(async () => {
+  if (!reachable) return;
+  sentry = await SentryEnvelopeServer.start();
+  Sentry.init(sentryTestOptions({ dsn: sentry.dsn(1) }));
+  worker = await NestFactory.createApplicationContext(WorkerModule, {
+    logger: false,
+    abortOnError: false,
+  });
+  await worker.init();
+  strictWorker = await NestFactory.createApplicationContext(StrictWorkerModule, {
+    logger: false,
+    abortOnError: false,
+  });
+  await strictWorker.init();
+  strict = new Queue(STRICT_QUEUE, { connection: REDIS });
+  gateway = await NestFactory.create(GatewayModule, { logger: false, abortOnError: false });
+  await gateway.listen(0, '127.0.0.1');
+  url = await gateway.getUrl();
+  plain = new Queue(QUEUE, { connection: REDIS });
+});
+
+afterAll(async () => {
+  if (!reachable) return;
+  await gateway?.close();
+  await worker?.close();
+  await strictWorker?.close();
+  await strict?.obliterate({ force: true }).catch(() => undefined);
+  await strict?.close();
+  await plain?.obliterate({ force: true }).catch(() => undefined);
+  await plain?.close();
+  await Sentry.close(2_000);
+  await sentry?.close();
+});
+
+beforeEach(() => attempts.clear());
+
+async function get(path: string, id?: string): Promise<void> {
+  const headers = id === undefined ? undefined : { [KEY]: id };
+  const response = await fetch(`${url}${path}`, { headers });
+  expect(response.status).toBe(200);
+}
+
+/** The attempts of `marker`'s job, once it has made `count`. */
+async function attemptsOf(marker: string, count = 1): Promise<Attempt[]> {
+  await expect.poll(() => attempts.get(marker)?.length ?? 0, { timeout: 10_000 }).toBe(count);
+  return attempts.get(marker)!;
+}
+
+describe.skipIf(!reachable)('BullMQ', () => {
+  it("a job added in a request runs under the request's ID, with exactly the data it was given", async () => {
+    const id = 'bullmq-4e5f6a7b-add';
+    await get('/enqueue?marker=add', id);
+    const [attempt] = await attemptsOf('add');
+    expect(attempt.id).toBe(id);
+    expect(attempt.data).toEqual({ marker: 'add', fail: false });
+    expect(attempt.opts[KEY]).toBe(id);
+  });
+
+  it('addBulk() carries the ID on every job', async () => {
+    const id = 'bullmq-4e5f6a7b-bulk';
+    await get('/enqueue-bulk?marker=bulk', id);
+    expect((await attemptsOf('bulk-1'))[0].id).toBe(id);
+    expect((await attemptsOf('bulk-2'))[0].id).toBe(id);
+  });
+
+  it('retries keep the ID', async () => {
+    const id = 'bullmq-4e5f6a7b-retry';
+    await get('/enqueue?marker=retry&failUntil=3', id);
+    const seen = await attemptsOf('retry', 3);
+    expect(seen.map((attempt) => attempt.id)).toEqual([id, id, id]);
+  });
+
+  it('an ID the producer set in the job options wins', async () => {
+    await get('/enqueue?marker=own&own=producer-own-id', 'bullmq-4e5f6a7b-gateway');
+    expect((await attemptsOf('own'))[0].id).toBe('producer-own-id');
+  });
+
+  it('a queue made by hand forwards after TransactionForwarding.forward()', async () => {
+    const id = 'bullmq-4e5f6a7b-hand-made';
+    await get('/hand-made?marker=hand-made', id);
+    expect((await attemptsOf('hand-made'))[0].id).toBe(id);
+  });
+
+  it('a job a plain BullMQ producer added with the option set by hand is read', async () => {
+    await plain.add('work', { marker: 'plain' }, { [KEY]: 'plain-bullmq-id' } as object);
+    expect((await attemptsOf('plain'))[0].id).toBe('plain-bullmq-id');
+  });
+
+  it('outside any unit of work nothing is sent, and the job gets an ID of its own', async () => {
+    const queue = gateway.get<Queue>(`BullQueue_${QUEUE}`);
+    await queue.add('work', { marker: 'outside' });
+    const [attempt] = await attemptsOf('outside');
+    expect(attempt.opts[KEY]).toBeUndefined();
+    expect(attempt.id).toMatch(UUID);
+  });
+
+  it.each([
+    ['CR/LF', 'bad\r\nid'],
+    ['too long', 'x'.repeat(300)],
+    ['not ASCII', 'ïd-ünïcode'],
+    ['a number', 42],
+    ['an array', ['first-id', 'second-id']],
+  ])('a hostile value (%s) is replaced, never seen', async (name, value) => {
+    const marker = `hostile-${name}`;
+    await plain.add('work', { marker }, { [KEY]: value } as object);
+    expect((await attemptsOf(marker))[0].id).toMatch(UUID);
+  });
+
+  it("with invalid: 'reject', a job with an invalid ID fails for good, never processed", async () => {
+    const refused = await strict.add('work', { marker: 'refused' }, {
+      attempts: 3,
+      [KEY]: 'bad id',
+    } as object);
+    const accepted = await strict.add('work', { marker: 'accepted' }, {
+      [KEY]: 'strict-good-id',
+    } as object);
+    await expect.poll(() => strict.getJobState(refused.id!), { timeout: 10_000 }).toBe('failed');
+    const job = await strict.getJob(refused.id!);
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toContain('not a valid transaction ID');
+    await expect
+      .poll(() => strict.getJobState(accepted.id!), { timeout: 10_000 })
+      .toBe('completed');
+    expect(strictCalls).toEqual(['accepted']);
+  });
+
+  it('an error the processor captured itself is not reported again', async () => {
+    const id = 'bullmq-4e5f6a7b-captured';
+    await plain.add('work', { marker: 'captured', fail: true, capture: true }, {
+      [KEY]: id,
+    } as object);
+    await attemptsOf('captured');
+    await sentry.waitFor(() => sentry.eventsFor(id).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sentry.eventsFor(id).map((event) => event.exception?.values?.[0]?.value)).toEqual([
+      'job failed for captured',
+    ]);
+  });
+
+  it('200 concurrent jobs, half failing: no cross-talk, none lost, none duplicated, failures reported once', async () => {
+    sentry.clear();
+    const ids = Array.from({ length: 200 }, (_, i) => `bullmq-load-${i}-${i % 7}`);
+    await Promise.all(ids.map((id, i) => get(`/enqueue?marker=${id}&fail=${i % 2}`, id)));
+    await expect.poll(() => attempts.size, { timeout: 20_000 }).toBe(200);
+    for (const id of ids) expect(attempts.get(id)?.map((attempt) => attempt.id)).toEqual([id]);
+    const failing = ids.filter((_, i) => i % 2 === 1);
+    const ofLoad = (events: Array<{ tags?: Record<string, unknown> }>) =>
+      events.filter((event) => String(event.tags?.transaction_id).startsWith('bullmq-load-'));
+    await sentry.waitFor((events) => ofLoad(events).length >= failing.length);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Events of earlier tests may still arrive: only the load's, and any untagged one, count.
+    const reported = sentry.events
+      .filter((event) => event.tags?.transaction_id?.startsWith('bullmq-load-') ?? true)
+      .map((event) => ({
+        tag: event.tags?.transaction_id,
+        marker: event.tags?.marker,
+        message: event.exception?.values?.[0]?.value,
+      }));
+    expect(reported).toHaveLength(failing.length);
+    expect(new Set(reported.map(({ tag }) => tag))).toEqual(new Set(failing));
+    for (const { tag, marker, message } of reported) {
+      expect(marker).toBe(tag);
+      expect(message).toBe(`job failed for ${tag}`);
+    }
+  });
+});
