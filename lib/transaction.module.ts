@@ -16,6 +16,7 @@ import { TransactionContext } from './context/transaction-context.js';
 import { SentryBridge } from './sentry/sentry-bridge.js';
 import { HttpServerBinding } from './http/http-server.binding.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
+import { HttpClientForwarding } from './forwarding/http-client-forwarding.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
 import { createUnhandledExceptionProbe } from './filters/unhandled-exception.probe.js';
 
@@ -44,6 +45,7 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     TransactionHttpService,
     TransactionInterceptor,
     HttpServerBinding,
+    HttpClientForwarding,
     {
       provide: APP_FILTER,
       useFactory: (options: ResolvedTransactionOptions, sentry?: SentryBridge) =>

@@ -99,10 +99,23 @@ export interface TransactionModuleOptions {
   require?: boolean;
 
   /**
-   * URLs that `TransactionHttpService` forwards the ID to. Leave unset to forward it on every call;
-   * an empty array forwards it nowhere.
+   * URLs that outgoing calls forward the ID to (with `TransactionHttpService` or, with
+   * `forwardHttpCalls`, any client). Leave unset to forward it on every call; an empty array
+   * forwards it nowhere.
    *
    * @default undefined (every URL)
    */
   propagationTargets?: readonly PropagationTarget[];
+
+  /**
+   * Forward the ID on every outgoing HTTP call made inside a unit of work, whatever the client:
+   * global `fetch` and undici on every Node.js version, `node:http`/`node:https` (so axios,
+   * `@nestjs/axios`'s `HttpService`, got) on Node.js 22 and 24. It listens on Node.js's
+   * diagnostics channels, as Sentry does for `sentry-trace`; the calls need no change. A header
+   * the caller set is kept, `propagationTargets` applies, and a redirect to another origin drops
+   * the ID. `false` leaves forwarding to `TransactionHttpService` alone.
+   *
+   * @default true
+   */
+  forwardHttpCalls?: boolean;
 }
