@@ -3,6 +3,7 @@ import * as Sentry from '@sentry/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
+import type { LocalServer as Server } from '../http-client/support/local-server.js';
 
 // Sentry instruments the same channels to add `sentry-trace` and `baggage`: with both on, every
 // call carries both Sentry's headers and the transaction ID, each exactly once.
@@ -17,14 +18,13 @@ Sentry.init(
 
 const { LocalServer } = await import('../http-client/support/local-server.js');
 const { callThrough, startForwardingApp } = await import('./support/forwarding-app.js');
-const { CLIENTS, loadGot, NODE_HTTP_CLIENTS, NODE_HTTP_FORWARDS } =
+const { CLIENTS, NODE_HTTP_CLIENTS, NODE_HTTP_FORWARDS, GOT_UNAVAILABLE } =
   await import('./support/http-clients.js');
 
-let downstream: InstanceType<typeof LocalServer>;
+let downstream: Server;
 let app: Awaited<ReturnType<typeof startForwardingApp>>;
 
 beforeAll(async () => {
-  await loadGot();
   downstream = await LocalServer.start();
   app = await startForwardingApp();
 });
@@ -44,6 +44,10 @@ function linesOf(name: string): string[] {
 }
 
 describe.each(Object.keys(CLIENTS))('%s with @sentry/node tracing', (client) => {
+  if (client === 'got' && GOT_UNAVAILABLE !== undefined) {
+    it.skip(GOT_UNAVAILABLE, () => undefined);
+    return;
+  }
   it.runIf(!NODE_HTTP_CLIENTS.has(client) || NODE_HTTP_FORWARDS)(
     'carries sentry-trace and x-transaction-id, each once',
     async () => {

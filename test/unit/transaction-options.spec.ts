@@ -23,6 +23,7 @@ describe('resolveTransactionOptions', () => {
         tagClientId: false,
         require: false,
         propagationTargets: undefined,
+        forwardHttpCalls: true,
       });
       expect(resolved.generate).toBe(randomUUID);
       expect(resolved.generate()).toMatch(UUID);
@@ -69,6 +70,7 @@ describe('resolveTransactionOptions', () => {
         tagClientId: true,
         require: true,
         propagationTargets: ['api.internal'],
+        forwardHttpCalls: false,
       } as const;
 
       expect(resolveTransactionOptions(given)).toEqual(given);
@@ -140,6 +142,7 @@ describe('resolveTransactionOptions', () => {
       ['propagationTargets', [1], 'an array of strings and RegExps', '[1]'],
       ['propagationTargets', ['ok', null], 'an array of strings and RegExps', '["ok",null]'],
       ['propagationTargets', {}, 'an array of strings and RegExps', '{}'],
+      ['forwardHttpCalls', 'no', 'true or false', '"no"'],
     ])('option "%s" = %j', (name, value, expected, shown) => {
       expect(() => resolveTransactionOptions(loose({ [name]: value }))).toThrow(
         `nestjs-transaction-id: option "${name}" must be ${expected}; received ${shown}.`,

@@ -14,13 +14,22 @@ export type ClientCall = (
   headers?: Record<string, string>,
 ) => Promise<string>;
 
-/** got is ESM-only and loaded when first used, so that a Node.js it cannot run on skips it. */
-let got:
-  | ((url: string, options: { headers?: Record<string, string> }) => { text(): Promise<string> })
-  | undefined;
-export async function loadGot(): Promise<void> {
-  got ??= ((await import('got')) as { default: typeof got }).default;
-}
+type GotCall = (
+  url: string,
+  options: { headers?: Record<string, string> },
+) => { text(): Promise<string> };
+
+/** got, or why it cannot load here (got 15 and later need Node.js 22): its tests then skip. */
+const loaded = await import('got').then(
+  (module) => ({ got: module.default as unknown as GotCall }),
+  (error: unknown) => ({
+    reason: `got cannot load on Node.js ${process.version}: ${String(error)}`,
+  }),
+);
+const got = 'got' in loaded ? loaded.got : undefined;
+
+/** Why got's tests are skipped on this Node.js, if they are. */
+export const GOT_UNAVAILABLE = 'reason' in loaded ? loaded.reason : undefined;
 
 /** undici.request follows redirects only with its redirect interceptor. */
 const redirectingAgent = new undici.Agent().compose(
