@@ -50,7 +50,7 @@ interface Redirect {
  * Redirects waiting to be followed, by absolute URL. Process-wide, not per unit of work: some
  * clients follow a redirect from the response's callback, where the async context can be that
  * of another request that used the same keep-alive socket before (undici's redirect interceptor),
- * so the hop is matched to its chain by URL. Redirects a client does not follow are dropped
+ * and that hop must not take that request's ID. Redirects a client does not follow are dropped
  * oldest first.
  */
 const redirects = new Map<string, Redirect[]>();
@@ -138,7 +138,6 @@ function forward<R extends object & Tracked>(carrier: HttpClientCarrier<R>, requ
     const url = carrier.url(request);
     const current = currentTransactionStore();
     const redirect = pendingRedirects === 0 ? undefined : takeRedirect(url, current);
-    if (redirect === null) return;
     // A redirect hop belongs to the unit of work of its chain, whatever context it is made in.
     const store = redirect?.store ?? current;
     if (store === undefined) return;
@@ -163,26 +162,20 @@ function forward<R extends object & Tracked>(carrier: HttpClientCarrier<R>, requ
 }
 
 /**
- * The redirect that `url` follows, if one is pending: the current unit of work's, or the only
- * one. `null` when several units of work wait for the same URL and none is current: the hop
- * cannot be told apart, and gets nothing.
+ * The redirect that `url` follows, if one is pending. A hop made in another unit of work's
+ * context (undici's redirect interceptor makes it in the keep-alive socket's, which may be an
+ * earlier request's), or in none, cannot be told from that unit's own call to the same URL: it
+ * gets `carries: false`, so that no unit of work ever sends another's ID.
  */
-function takeRedirect(
-  url: string,
-  current: TransactionStore | undefined,
-): Redirect | null | undefined {
+function takeRedirect(url: string, current: TransactionStore | undefined): Redirect | undefined {
   const key = normalise(url);
   const waiting = key === undefined ? undefined : redirects.get(key);
   if (waiting === undefined) return undefined;
-  let index = waiting.findIndex((redirect) => redirect.store === current);
-  if (index === -1) {
-    if (waiting.length > 1) return null;
-    index = 0;
-  }
-  const [redirect] = waiting.splice(index, 1);
+  const index = waiting.findIndex((redirect) => redirect.store === current);
+  const [redirect] = waiting.splice(index === -1 ? 0 : index, 1);
   pendingRedirects--;
   if (waiting.length === 0) redirects.delete(key!);
-  return redirect;
+  return index === -1 ? { store: redirect!.store, origin: undefined } : redirect;
 }
 
 /** Remembers where a call of `sent`'s unit of work is redirected, and whether the ID may follow. */

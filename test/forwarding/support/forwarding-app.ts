@@ -32,6 +32,11 @@ class CallController {
       const response = await this.transactionHttp.fetch(url, { headers });
       return response.text();
     }
+    if (client === 'fetch, redirect: manual') {
+      // A redirect the call does not follow.
+      const response = await fetch(url, { headers, redirect: 'manual' });
+      return String(response.status);
+    }
     const call = CLIENTS[client];
     if (call === undefined) throw new Error(`unknown client ${client}`);
     return call(url, this.nestAxios, headers);
