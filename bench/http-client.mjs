@@ -21,6 +21,16 @@ const ID = '9c1d1f5e-5d0c-4a8e-9b1e-2f3a4b5c6d7e';
 const IN_FLIGHT = 4;
 const undiciCreate = channel('undici:request:create');
 
+/** Publishes an undici-shaped request to `undici:request:create`; the body is the ID it got. */
+function publishRequest({ origin }) {
+  const headers = ['accept', '*/*', 'user-agent', 'bench'];
+  const request = { origin, path: '/', headers, addHeader: (n, v) => headers.push(n, v) };
+  // A subscriber-less channel does nothing: answer as the server would, with the ID.
+  if (!undiciCreate.hasSubscribers) headers.push(HEADER, ID);
+  else undiciCreate.publish({ request });
+  return Promise.resolve({ id: headers[5] });
+}
+
 /** Each way to make the call; `th` is a `TransactionHttpService`. */
 const WAYS = {
   fetch: ({ url }) => fetch(url, { headers: { [HEADER]: ID } }).then((r) => r.json()),
@@ -39,18 +49,10 @@ const WAYS = {
   // Plain `fetch` with no header: the module's diagnostics-channel instrumentation adds it.
   'fetch+instrumentation': ({ url }) => fetch(url).then((r) => r.json()),
   // The instrumentation's hook alone, no network: what it adds to each call, published on
-  // `undici:request:create` with a request shaped like undici's.
-  'instrumentation-hook': ({ url }) => {
-    const headers = ['accept', '*/*', 'user-agent', 'bench'];
-    const request = {
-      origin: new URL(url).origin,
-      path: '/',
-      headers,
-      addHeader: (n, v) => headers.push(n, v),
-    };
-    undiciCreate.publish({ request });
-    return Promise.resolve({ id: headers[5] });
-  },
+  // `undici:request:create` with a request shaped like undici's; `publish-only` is the same
+  // without the instrumentation, to subtract.
+  'instrumentation-hook': publishRequest,
+  'publish-only': publishRequest,
   'transaction-http.fetch': ({ th, url }) => th.fetch(url).then((r) => r.json()),
   'transaction-http.get': ({ th, url, firstValueFrom }) =>
     firstValueFrom(th.get(url)).then((r) => r.data),
@@ -119,7 +121,7 @@ async function measure(way) {
   const { firstValueFrom } = await import('rxjs');
   const th = new TransactionHttpService({ header: HEADER, propagationTargets: undefined });
   const call = WAYS[way];
-  const deps = { th, url: values.url, firstValueFrom, follow };
+  const deps = { th, url: values.url, origin: new URL(values.url).origin, firstValueFrom, follow };
   const batch = async (count) => {
     let started = 0;
     const worker = async () => {

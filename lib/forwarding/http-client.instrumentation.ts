@@ -114,7 +114,7 @@ function onUndiciHeaders(message: unknown): void {
   const { headers } = response;
   for (let i = 0; i + 1 < headers.length; i += 2) {
     if (String(headers[i]).toLowerCase() === 'location') {
-      return expectRedirect(sent, undiciCarrier.url(request), String(headers[i + 1]));
+      return expectRedirect(sent, () => undiciCarrier.url(request), String(headers[i + 1]));
     }
   }
 }
@@ -127,7 +127,7 @@ function onHttpResponse(message: unknown): void {
   const sent = request[SENT];
   const location = response.headers.location;
   if (sent === undefined || !REDIRECT_STATUSES.has(response.statusCode ?? 0) || !location) return;
-  expectRedirect(sent, nodeHttpCarrier.url(request), location);
+  expectRedirect(sent, () => nodeHttpCarrier.url(request), location);
 }
 
 /** Sets the ID on a request just created, where it belongs. Never throws into the client. */
@@ -179,9 +179,9 @@ function takeRedirect(url: string, current: TransactionStore | undefined): Redir
 }
 
 /** Remembers where a call of `sent`'s unit of work is redirected, and whether the ID may follow. */
-function expectRedirect(sent: Sent, from: string, location: string): void {
+function expectRedirect(sent: Sent, from: () => string, location: string): void {
   try {
-    const here = new URL(from);
+    const here = new URL(from());
     const next = new URL(location, here);
     const origin = sent.origin ?? here.origin;
     const redirect: Redirect = {
