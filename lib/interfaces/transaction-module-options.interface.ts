@@ -28,7 +28,7 @@ export type PropagationTarget = string | RegExp;
 export interface TransactionModuleOptions {
   /**
    * Header that carries the ID: read from incoming requests (in any case), echoed on responses
-   * and set on outgoing calls made with `TransactionHttpService`.
+   * and set on outgoing calls (`TransactionHttpService`, and any client with `forwardHttpCalls`).
    *
    * @default 'x-transaction-id'
    */
