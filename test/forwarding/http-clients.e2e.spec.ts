@@ -34,6 +34,8 @@ beforeAll(async () => {
         response.writeHead(302, { location: target.url('/landed') }).end();
       } else if (request.url === '/to-same-origin') {
         response.writeHead(302, { location: '/landed' }).end();
+      } else if (request.url?.startsWith('/hop?')) {
+        response.writeHead(302, { location: request.url.replace('/hop?', '/landed?') }).end();
       } else {
         response.writeHead(200, { 'content-type': 'text/plain' });
         response.end(String(received.headers['x-transaction-id'] ?? '-'));
@@ -182,3 +184,18 @@ describe.each(['fetch', 'axios', 'undici.request'])('200 concurrent requests wit
 function safe(client: string): string {
   return client.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-/, '');
 }
+
+describe.each(['fetch', 'axios', 'got'])('100 concurrent redirected calls with %s', (client) => {
+  it.runIf(
+    (!NODE_HTTP_CLIENTS.has(client) || NODE_HTTP_FORWARDS) &&
+      (client !== 'got' || GOT_UNAVAILABLE === undefined),
+  )('each hop carries the ID of the request that made the call', async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `${client}-hop-${i}`);
+
+    const bodies = await Promise.all(
+      ids.map((id, i) => callThrough(app, client, allowed.url(`/hop?n=${i}`), id)),
+    );
+
+    expect(bodies).toEqual(ids);
+  });
+});
