@@ -27,6 +27,7 @@ import { BULLMQ_PACKAGES, loadBullMq } from './queues/bullmq.packages.js';
 import { JobsBinding } from './jobs/jobs.binding.js';
 import { WebSocketsBinding } from './websockets/websockets.binding.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
+import { HttpClientForwarding } from './forwarding/http-client-forwarding.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
 import { createUnhandledExceptionProbe } from './filters/unhandled-exception.probe.js';
 
@@ -68,6 +69,7 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
         WebSocketsBinding.install(work, options),
       inject: [UnitOfWork, RESOLVED_TRANSACTION_OPTIONS],
     },
+    HttpClientForwarding,
     {
       provide: APP_FILTER,
       useFactory: (options: ResolvedTransactionOptions, sentry?: SentryBridge) =>

@@ -42,12 +42,21 @@ export class TransactionHttpService {
   request<T = unknown>(
     config: TransactionHttpRequestConfig,
   ): Observable<TransactionHttpResponse<T>> {
+    return this.call<T>(config, this.request);
+  }
+
+  /** The call, whose errors point at where the application called `method`. */
+  private call<T>(
+    config: TransactionHttpRequestConfig,
+    method: (...args: never[]) => unknown,
+  ): Observable<TransactionHttpResponse<T>> {
+    const callSite = captureCallSite(method);
     return new Observable<TransactionHttpResponse<T>>((subscriber) => {
       // The ID of whoever subscribes: that is when the call is made.
       const transactionId = currentTransactionId();
       const controller = new AbortController();
       let settled = false;
-      this.send<T>(config, transactionId, controller.signal).then(
+      this.send<T>(config, transactionId, controller.signal, callSite).then(
         (response) => {
           settled = true;
           subscriber.next(response);
@@ -66,19 +75,19 @@ export class TransactionHttpService {
   }
 
   get<T = unknown>(url: string, config?: DatalessConfig): Observable<TransactionHttpResponse<T>> {
-    return this.request<T>({ ...config, url, method: 'GET' });
+    return this.call<T>({ ...config, url, method: 'GET' }, this.get);
   }
 
   delete<T = unknown>(url: string, config?: MethodConfig): Observable<TransactionHttpResponse<T>> {
-    return this.request<T>({ ...config, url, method: 'DELETE' });
+    return this.call<T>({ ...config, url, method: 'DELETE' }, this.delete);
   }
 
   head<T = unknown>(url: string, config?: DatalessConfig): Observable<TransactionHttpResponse<T>> {
-    return this.request<T>({ ...config, url, method: 'HEAD' });
+    return this.call<T>({ ...config, url, method: 'HEAD' }, this.head);
   }
 
   options<T = unknown>(url: string, config?: MethodConfig): Observable<TransactionHttpResponse<T>> {
-    return this.request<T>({ ...config, url, method: 'OPTIONS' });
+    return this.call<T>({ ...config, url, method: 'OPTIONS' }, this.options);
   }
 
   post<T = unknown>(
@@ -86,7 +95,7 @@ export class TransactionHttpService {
     data?: unknown,
     config?: DatalessConfig,
   ): Observable<TransactionHttpResponse<T>> {
-    return this.request<T>({ ...config, url, data, method: 'POST' });
+    return this.call<T>({ ...config, url, data, method: 'POST' }, this.post);
   }
 
   put<T = unknown>(
@@ -94,7 +103,7 @@ export class TransactionHttpService {
     data?: unknown,
     config?: DatalessConfig,
   ): Observable<TransactionHttpResponse<T>> {
-    return this.request<T>({ ...config, url, data, method: 'PUT' });
+    return this.call<T>({ ...config, url, data, method: 'PUT' }, this.put);
   }
 
   patch<T = unknown>(
@@ -102,14 +111,22 @@ export class TransactionHttpService {
     data?: unknown,
     config?: DatalessConfig,
   ): Observable<TransactionHttpResponse<T>> {
-    return this.request<T>({ ...config, url, data, method: 'PATCH' });
+    return this.call<T>({ ...config, url, data, method: 'PATCH' }, this.patch);
   }
 
   /**
    * The raw client: `fetch` itself, with the transaction ID header added where it belongs (and
    * dropped on redirects to another origin). Resolves with any status, as `fetch` does.
    */
-  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const callSite = captureCallSite(this.fetch);
+    return this.fetchWithId(input, init).catch((error: unknown) => {
+      if (error instanceof Error) keepCallSite(error, callSite);
+      throw error;
+    });
+  }
+
+  private async fetchWithId(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const id = currentTransactionId();
     if (id === undefined) return fetch(input, init);
     if (input instanceof Request) {
@@ -134,6 +151,7 @@ export class TransactionHttpService {
     config: TransactionHttpRequestConfig,
     transactionId: string | undefined,
     unsubscribed: AbortSignal,
+    callSite: CallSite,
   ): Promise<TransactionHttpResponse<T>> {
     const method = (config.method ?? 'GET').toUpperCase();
     const sent: SentConfig = { ...config, method, url: config.url ?? '' };
@@ -142,9 +160,9 @@ export class TransactionHttpService {
       code: TransactionHttpError['code'],
       cause?: unknown,
       response?: TransactionHttpResponse<T>,
-    ) =>
+    ) => {
       // No `cause` key at all when there is none: loggers print `[cause]: undefined` otherwise.
-      new TransactionHttpError<T>(
+      const error = new TransactionHttpError<T>(
         message,
         code,
         sent,
@@ -152,6 +170,11 @@ export class TransactionHttpService {
         response,
         cause === undefined ? {} : { cause },
       );
+      // The application's frames, not this promise chain's: where the call was made.
+      const frames = callFrames(callSite);
+      if (frames !== undefined) error.stack = `${error.name}: ${message}${frames}`;
+      return error;
+    };
 
     let url: URL;
     try {
@@ -239,6 +262,40 @@ export class TransactionHttpService {
     if (init.redirect !== undefined && init.redirect !== 'follow') return fetch(url, init);
     return fetchFollowingRedirects(url, init, header, mayCarry);
   }
+}
+
+/** The stack of a call into the service, captured when it is made. */
+type CallSite = { stack?: string };
+
+/**
+ * The stack of whoever called `method`, captured when the call is made, since an error comes
+ * later from a promise chain that has none of the application's frames. V8 formats it only if
+ * `callFrames()` reads it: a call that succeeds pays for the capture alone.
+ */
+function captureCallSite(method: (...args: never[]) => unknown): CallSite {
+  const callSite: CallSite = {};
+  Error.captureStackTrace(callSite, method);
+  return callSite;
+}
+
+/** The frames of a call site, as the `\n    at …` lines of a stack. */
+function callFrames(callSite: CallSite): string | undefined {
+  const { stack } = callSite;
+  const firstFrame = typeof stack === 'string' ? stack.indexOf('\n') : -1;
+  return firstFrame === -1 ? undefined : stack!.slice(firstFrame);
+}
+
+/**
+ * Adds the application's call to the stack of an error `fetch` failed with, unless V8's async
+ * stack trace has it already (Node.js 20 does, 24 shows only undici's frames).
+ */
+function keepCallSite(error: Error, callSite: CallSite): void {
+  const frames = callFrames(callSite);
+  if (frames === undefined || typeof error.stack !== 'string') return;
+  const caller = /\n\s+at (.+?) \((.+?):(\d+):\d+\)/.exec(frames);
+  const shown =
+    caller !== null && error.stack.includes(` ${caller[1]} (${caller[2]}:${caller[3]}:`);
+  if (!shown) error.stack += frames;
 }
 
 function buildUrl({ url = '', baseURL, params }: TransactionHttpRequestConfig): URL {

@@ -55,7 +55,7 @@ export interface TransactionMessageSource {
 export interface TransactionModuleOptions {
   /**
    * Header that carries the ID: read from incoming requests (in any case), echoed on responses
-   * and set on outgoing calls made with `TransactionHttpService`.
+   * and set on outgoing calls (`TransactionHttpService`, and any client with `forwardHttpCalls`).
    *
    * @default 'x-transaction-id'
    */
@@ -136,8 +136,9 @@ export interface TransactionModuleOptions {
   require?: boolean;
 
   /**
-   * URLs that `TransactionHttpService` forwards the ID to. Leave unset to forward it on every call;
-   * an empty array forwards it nowhere.
+   * URLs that outgoing calls forward the ID to (with `TransactionHttpService` or, with
+   * `forwardHttpCalls`, any client). Leave unset to forward it on every call; an empty array
+   * forwards it nowhere.
    *
    * @default undefined (every URL)
    */
@@ -150,4 +151,16 @@ export interface TransactionModuleOptions {
    * @default []
    */
   carriers?: readonly TransportCarrier[];
+
+  /**
+   * Forward the ID on every outgoing HTTP call made inside a unit of work, whatever the client:
+   * global `fetch` and undici on every Node.js version, `node:http`/`node:https` (so axios,
+   * `@nestjs/axios`'s `HttpService`, got) on Node.js 22 and 24. It listens on Node.js's
+   * diagnostics channels, as Sentry does for `sentry-trace`; the calls need no change. A header
+   * the caller set is kept, `propagationTargets` applies, and a redirect to another origin drops
+   * the ID. `false` leaves forwarding to `TransactionHttpService` alone.
+   *
+   * @default true
+   */
+  forwardHttpCalls?: boolean;
 }

@@ -30,6 +30,7 @@ export interface ResolvedTransactionOptions {
   readonly require: boolean;
   readonly propagationTargets: readonly PropagationTarget[] | undefined;
   readonly carriers: readonly TransportCarrier[];
+  readonly forwardHttpCalls: boolean;
 }
 
 /** RFC 9110 `token`: what a header name may be made of. */
@@ -61,6 +62,7 @@ export function resolveTransactionOptions(
     require = false,
     propagationTargets,
     carriers = [],
+    forwardHttpCalls = true,
   } = options;
 
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
@@ -115,6 +117,9 @@ export function resolveTransactionOptions(
       carriers,
     );
   }
+  if (typeof forwardHttpCalls !== 'boolean') {
+    throw optionError('forwardHttpCalls', 'true or false', forwardHttpCalls);
+  }
   // Stateful (global or sticky) RegExps would match every other call only.
   const targets = propagationTargets?.map((t) =>
     t instanceof RegExp && (t.global || t.sticky)
@@ -135,6 +140,7 @@ export function resolveTransactionOptions(
     require,
     propagationTargets: targets,
     carriers,
+    forwardHttpCalls,
   };
 }
 

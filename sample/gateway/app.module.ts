@@ -1,10 +1,11 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { HttpModule } from '@nestjs/axios';
 import * as Sentry from '@sentry/node';
 import { TransactionModule } from 'nestjs-transaction-id';
 import { CheckoutController } from './checkout.controller.js';
 
 @Module({
-  imports: [TransactionModule.forRoot()],
+  imports: [TransactionModule.forRoot(), HttpModule],
   controllers: [CheckoutController],
 })
 export class AppModule implements OnApplicationShutdown {

@@ -31,6 +31,12 @@ export class OrdersService {
 
   constructor(private readonly transaction: TransactionContext) {}
 
+  /** The SKUs on sale. */
+  skus(): string[] {
+    this.logger.log(`Reading the catalog in transaction ${this.transaction.id}`);
+    return [...CATALOG.keys()];
+  }
+
   async place(lines: OrderLine[]): Promise<Order> {
     // The ID of the checkout that called us, without passing it through every method.
     this.logger.log(`Placing an order in transaction ${this.transaction.id}`);

@@ -23,6 +23,7 @@ describe('resolveTransactionOptions', () => {
         tagClientId: false,
         require: false,
         propagationTargets: undefined,
+        forwardHttpCalls: true,
       });
       expect(resolved.generate).toBe(randomUUID);
       expect(resolved.generate()).toMatch(UUID);
@@ -69,6 +70,7 @@ describe('resolveTransactionOptions', () => {
         tagClientId: true,
         require: true,
         propagationTargets: ['api.internal'],
+        forwardHttpCalls: false,
       } as const;
 
       // A function written for HTTP requests is not asked about messages: they are trusted.
@@ -162,6 +164,7 @@ describe('resolveTransactionOptions', () => {
         'an array of transport carriers ({ transport, transportId, read, forward })',
         '[{"transport":"bus"}]',
       ],
+      ['forwardHttpCalls', 'no', 'true or false', '"no"'],
     ])('option "%s" = %j', (name, value, expected, shown) => {
       expect(() => resolveTransactionOptions(loose({ [name]: value }))).toThrow(
         `nestjs-transaction-id: option "${name}" must be ${expected}; received ${shown}.`,
