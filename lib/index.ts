@@ -9,3 +9,4 @@ export * from './interceptors/transaction.interceptor.js';
 export * from './http/transaction-http.service.js';
 export * from './http/transaction-http.error.js';
 export { TransactionIdPolicy } from './id/transaction-id.policy.js';
+export * from './logging/index.js';

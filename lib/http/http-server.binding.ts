@@ -11,6 +11,7 @@ import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { TransactionContext } from '../context/transaction-context.js';
 import { currentTransactionStore, type TransactionStore } from '../context/transaction.storage.js';
 import { readTransactionHeader } from './read-transaction-header.js';
+import { readTraceId } from './read-trace-id.js';
 
 type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 type BoundServer = Server & { [BOUND_SERVER]?: true };
@@ -138,7 +139,8 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
    */
   private settle(request: IncomingMessage, response: ServerResponse): TransactionStore | undefined {
     const { header, echo, tagClientId } = this.options;
-    const incoming = readTransactionHeader(request, header);
+    let incoming = readTransactionHeader(request, header);
+    if (incoming === undefined && this.options.deriveFromTraceId) incoming = this.derive(request);
     const trusted = this.policy.trusts(request);
     const id = this.policy.settle(incoming, trusted);
     if (id === REJECTED) {
@@ -149,6 +151,15 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     const clientId =
       !trusted && tagClientId && this.policy.isValid(incoming) ? incoming : undefined;
     return { id, clientId, header };
+  }
+
+  /**
+   * Option `deriveFromTraceId`: the trace id of a caller that sent a trace header but no ID, taken
+   * as if it had come in the header when the policy finds it valid, else as no ID at all.
+   */
+  private derive(request: IncomingMessage): string | undefined {
+    const traceId = readTraceId(request.headers);
+    return this.policy.isValid(traceId) ? traceId : undefined;
   }
 }
 

@@ -21,6 +21,7 @@ export interface ResolvedTransactionOptions {
   readonly tagClientId: boolean;
   readonly require: boolean;
   readonly propagationTargets: readonly PropagationTarget[] | undefined;
+  readonly deriveFromTraceId: boolean;
 }
 
 /** RFC 9110 `token`: what a header name may be made of. */
@@ -50,6 +51,7 @@ export function resolveTransactionOptions(
     tagClientId = false,
     require = false,
     propagationTargets,
+    deriveFromTraceId = false,
   } = options;
 
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
@@ -90,6 +92,9 @@ export function resolveTransactionOptions(
   ) {
     throw optionError('propagationTargets', 'an array of strings and RegExps', propagationTargets);
   }
+  if (typeof deriveFromTraceId !== 'boolean') {
+    throw optionError('deriveFromTraceId', 'true or false', deriveFromTraceId);
+  }
   // Stateful (global or sticky) RegExps would match every other call only.
   const targets = propagationTargets?.map((t) =>
     t instanceof RegExp && (t.global || t.sticky)
@@ -108,6 +113,7 @@ export function resolveTransactionOptions(
     tagClientId,
     require,
     propagationTargets: targets,
+    deriveFromTraceId,
   };
 }
 

@@ -37,6 +37,9 @@ const scopesWithProcessor = new WeakSet<object>();
 /** Clients that already describe the requests isolated here on their events. */
 const describingClients = new WeakSet<SentryClient>();
 
+/** Clients that already put the ID on the logs and spans of units of work. */
+const attributingClients = new WeakSet<SentryClient>();
+
 // What an isolation scope of a unit of work holds: its store and, for a request isolated here,
 // the request. Properties of the scope rather than WeakMaps keyed by it: Node 20's minor GC does
 // not drop WeakMap entries, so each request's scopes, store and request outlived it into the old
@@ -104,6 +107,7 @@ export class SentryBridge {
       core !== undefined && core.SDK_VERSION === sdk.SDK_VERSION
         ? new SentryBridge(sdk, core.getDefaultIsolationScope, core.httpRequestToRequestData)
         : new SentryBridge(sdk, () => startupScope);
+    attributeLogsAndSpansOf(sdk.getClient());
     if (await bridge.keepsScopesAcrossAwaits()) {
       bridge.holdsStores = true;
       readStoresFrom(() => bridge.heldStore());
@@ -222,7 +226,50 @@ export class SentryBridge {
 /** Makes `scope` the scope of `store`'s unit of work. */
 function hold(scope: HoldingScope, store: TransactionStore): void {
   scope[STORE] = store;
-  scope.setTags(tagsOf(store));
+  const tags = tagsOf(store);
+  scope.setTags(tags);
+  // Error events read tags; logs and streamed spans read attributes (SDKs that have them).
+  (scope as Partial<AttributeScope>).setAttributes?.(tags);
+}
+
+/** `Scope#setAttributes()`, which the SDK has since 10.x. */
+interface AttributeScope {
+  setAttributes(attributes: Record<string, string>): unknown;
+}
+
+/** What the library touches of a Sentry log and a span, from the `beforeCaptureLog` and `spanStart` hooks. */
+interface LogLike {
+  attributes?: Record<string, unknown>;
+}
+interface SpanLike {
+  setAttribute(key: string, value: string): unknown;
+}
+type HookClient = SentryClient & {
+  on(hook: 'beforeCaptureLog', callback: (log: LogLike) => void): () => void;
+  on(hook: 'spanStart', callback: (span: SpanLike) => void): () => void;
+};
+
+/**
+ * Puts the unit of work's ID on each Sentry log (`Sentry.logger.*`, the console integration) and,
+ * where spans do not read scope attributes (`traceLifecycle: 'static'`, SDK 10), on each span
+ * started in it. Logs get it here too because the isolation scope holds no attributes where the
+ * library keeps IDs in its own storage (Sentry initialised after the application) or the SDK
+ * predates scope attributes. A value the application set on the log stays.
+ */
+function attributeLogsAndSpansOf(client: SentryClient | undefined): void {
+  if (client === undefined || attributingClients.has(client)) return;
+  attributingClients.add(client);
+  const hooks = client as HookClient;
+  hooks.on('beforeCaptureLog', (log) => {
+    const store = currentTransactionStore();
+    if (store === undefined) return;
+    log.attributes = { ...tagsOf(store), ...log.attributes };
+  });
+  if ((client.getOptions() as { traceLifecycle?: string }).traceLifecycle === 'stream') return;
+  hooks.on('spanStart', (span) => {
+    const store = currentTransactionStore();
+    if (store !== undefined) span.setAttribute(TRANSACTION_ID_TAG, store.id);
+  });
 }
 
 /** The Sentry tags of a unit of work. */

@@ -23,6 +23,7 @@ describe('resolveTransactionOptions', () => {
         tagClientId: false,
         require: false,
         propagationTargets: undefined,
+        deriveFromTraceId: false,
       });
       expect(resolved.generate).toBe(randomUUID);
       expect(resolved.generate()).toMatch(UUID);
@@ -136,6 +137,7 @@ describe('resolveTransactionOptions', () => {
       ['trustIncoming', 0, 'true, false or a function (request) => boolean', '0'],
       ['tagClientId', 'yes', 'true or false', '"yes"'],
       ['require', 1, 'true or false', '1'],
+      ['deriveFromTraceId', 'sentry', 'true or false', '"sentry"'],
       ['propagationTargets', 'http://api', 'an array of strings and RegExps', '"http://api"'],
       ['propagationTargets', [1], 'an array of strings and RegExps', '[1]'],
       ['propagationTargets', ['ok', null], 'an array of strings and RegExps', '["ok",null]'],
