@@ -83,6 +83,9 @@ export class SentryBridge {
       // The tag comes from the unit of work the event was raised in, also where the library runs
       // without Sentry's scopes (Sentry initialised after the application started).
       globalScope.addEventProcessor((event) => {
+        // A transaction event is sent when its request's span ends, maybe while another request
+        // runs: it has the tags of the scope its span started in (`hold()` tagged it).
+        if (event.type === 'transaction') return event;
         const store = currentTransactionStore();
         if (store === undefined) return event;
         event.tags = { ...event.tags, ...tagsOf(store) };
