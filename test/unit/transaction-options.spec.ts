@@ -70,6 +70,7 @@ describe('resolveTransactionOptions', () => {
         tagClientId: true,
         require: true,
         propagationTargets: ['api.internal'],
+        deriveFromTraceId: true,
       } as const;
 
       expect(resolveTransactionOptions(given)).toEqual(given);
