@@ -5,12 +5,12 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
 
-// Sentry's own logs (`enableLogs`): `Sentry.logger.*` and the console integration. Each log item
+// Sentry's own logs (on by default in @sentry/node 11; `enableLogs: true` in 10): `Sentry.logger.*`
+// and the console integration. Each log item
 // of a request carries `transaction_id` as an attribute, and no other request's.
 const sentry = await SentryEnvelopeServer.start();
 Sentry.init({
   ...sentryTestOptions({ dsn: sentry.dsn(1) }),
-  enableLogs: true,
   integrations: (defaults) => [
     ...defaults.filter((integration) => integration.name !== 'Dedupe'),
     Sentry.consoleLoggingIntegration({ levels: ['warn'] }),
@@ -29,7 +29,11 @@ class LogsController {
 
   /** Logs through Sentry before and after all `size` requests of `group` are in flight. */
   @Get('log/:name/:group/:size')
-  async log(@Param('name') name: string, @Param('group') group: string, @Param('size') size: string) {
+  async log(
+    @Param('name') name: string,
+    @Param('group') group: string,
+    @Param('size') size: string,
+  ) {
     Sentry.logger.info(Sentry.logger.fmt`before ${name}`);
     await this.barriers.arrive(group, Number(size));
     Sentry.logger.info(`after ${name}`);

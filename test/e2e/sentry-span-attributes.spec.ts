@@ -56,17 +56,15 @@ describe.each(ADAPTERS)('span attributes on %s', (adapter) => {
   it("puts the request's ID on each of its streamed spans, and no other's", async () => {
     const requests = tracedRequests();
     await sendAll(adapter, {}, requests);
-    await sentry.waitFor(
-      () => sentry.spans.filter((span) => span.is_segment).length >= CONCURRENT,
-    );
+    await sentry.waitFor(() => sentry.spans.filter((span) => span.is_segment).length >= CONCURRENT);
 
     for (const { id, traceId } of requests) {
       const spans = sentry.spans.filter((span) => span.trace_id === traceId);
       // The request span and Sentry's spans of routing, middleware or hooks.
       expect(spans.length).toBeGreaterThan(2);
-      expect(
-        spans.map((span) => [span.name, span.attributes?.transaction_id?.value]),
-      ).toEqual(spans.map((span) => [span.name, id]));
+      expect(spans.map((span) => [span.name, span.attributes?.transaction_id?.value])).toEqual(
+        spans.map((span) => [span.name, id]),
+      );
     }
   });
 
@@ -77,7 +75,8 @@ describe.each(ADAPTERS)('span attributes on %s', (adapter) => {
 
     for (const { id, traceId } of requests) {
       const [transaction] = sentry.transactions.filter(
-        (event) => (event.contexts as { trace?: { trace_id?: string } })?.trace?.trace_id === traceId,
+        (event) =>
+          (event.contexts as { trace?: { trace_id?: string } })?.trace?.trace_id === traceId,
       );
       expect(transaction?.tags?.transaction_id).toBe(id);
       const spans = transaction!.spans ?? [];

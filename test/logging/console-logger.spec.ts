@@ -54,7 +54,9 @@ function jsonLines(): LogLine[] {
 
 describe.each(ADAPTERS)('TransactionConsoleLogger on %s', (adapter) => {
   it('puts the ID after the context of every line a request logs, in text mode', async () => {
-    const requests = await sendRequests(await start(adapter, new TransactionConsoleLogger({ colors: false })));
+    const requests = await sendRequests(
+      await start(adapter, new TransactionConsoleLogger({ colors: false })),
+    );
     await app!.close();
     const lines = textLines();
 

@@ -52,7 +52,9 @@ describe.each(ADAPTERS)('nest-winston on %s', (adapter) => {
     const others = lines.filter((line) => !isRequestLine(line));
     expect(others.map((line) => line.message)).toContain('Nest application successfully started');
     // Not even a `transaction_id: undefined` key outside a unit of work.
-    const outside = records.filter((record) => !isRequestLine({ message: record.message ?? '', transactionId: undefined }));
+    const outside = records.filter(
+      (record) => !isRequestLine({ message: record.message ?? '', transactionId: undefined }),
+    );
     expect(outside.filter((record) => 'transaction_id' in record)).toEqual([]);
   });
 });

@@ -70,7 +70,9 @@ describe.each(ADAPTERS)('nestjs-pino on %s', (adapter) => {
       );
       expect(completed.map((record) => record.transaction_id)).toEqual([request.id]);
     }
-    const others = lines.filter((line) => !isRequestLine(line) && line.message !== 'request completed');
+    const others = lines.filter(
+      (line) => !isRequestLine(line) && line.message !== 'request completed',
+    );
     expect(others.map((line) => line.message)).toContain('Nest application successfully started');
     expect(others.filter((line) => line.transactionId !== undefined)).toEqual([]);
   });

@@ -9,8 +9,14 @@ describe('readTraceId', () => {
     ['sentry-trace with sampled flag', { 'sentry-trace': `${TRACE}-${SPAN}-1` }],
     ['sentry-trace without sampled flag', { 'sentry-trace': `${TRACE}-${SPAN}` }],
     ['traceparent version 00', { traceparent: `00-${TRACE}-${SPAN}-01` }],
-    ['traceparent of a later version with more fields', { traceparent: `01-${TRACE}-${SPAN}-01-xyz` }],
-    ['traceparent of a later version, exactly the four fields', { traceparent: `7f-${TRACE}-${SPAN}-00` }],
+    [
+      'traceparent of a later version with more fields',
+      { traceparent: `01-${TRACE}-${SPAN}-01-xyz` },
+    ],
+    [
+      'traceparent of a later version, exactly the four fields',
+      { traceparent: `7f-${TRACE}-${SPAN}-00` },
+    ],
   ])('reads %s', (_, headers) => {
     expect(readTraceId(headers)).toBe(TRACE);
   });
@@ -23,9 +29,9 @@ describe('readTraceId', () => {
   });
 
   it('falls back to traceparent when sentry-trace is malformed', () => {
-    expect(
-      readTraceId({ 'sentry-trace': 'garbage', traceparent: `00-${TRACE}-${SPAN}-01` }),
-    ).toBe(TRACE);
+    expect(readTraceId({ 'sentry-trace': 'garbage', traceparent: `00-${TRACE}-${SPAN}-01` })).toBe(
+      TRACE,
+    );
   });
 
   it.each([
@@ -43,7 +49,10 @@ describe('readTraceId', () => {
     ['traceparent with an all-zero parent id', { traceparent: `00-${TRACE}-${'0'.repeat(16)}-01` }],
     ['traceparent in upper case', { traceparent: `00-${TRACE.toUpperCase()}-${SPAN}-01` }],
     ['traceparent with a short trace id', { traceparent: `00-${TRACE.slice(1)}-${SPAN}-01` }],
-    ['repeated traceparent lines', { traceparent: `00-${TRACE}-${SPAN}-01, 00-${TRACE}-${SPAN}-01` }],
+    [
+      'repeated traceparent lines',
+      { traceparent: `00-${TRACE}-${SPAN}-01, 00-${TRACE}-${SPAN}-01` },
+    ],
   ])('reads nothing from %s', (_, headers) => {
     expect(readTraceId(headers as Record<string, string>)).toBeUndefined();
   });

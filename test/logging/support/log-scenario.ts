@@ -54,7 +54,10 @@ export function expectEachLineTagged(lines: readonly LogLine[], requests: readon
     const expected = request.lines.map((line) => line.replace('<path>', request.path));
     const logged = lines.filter((line) => line.message.includes(request.path));
     for (const message of expected) {
-      expect(logged.filter((line) => line.message.includes(message)), message).toHaveLength(1);
+      expect(
+        logged.filter((line) => line.message.includes(message)),
+        message,
+      ).toHaveLength(1);
     }
     expect(logged).toHaveLength(expected.length);
     expect(new Set(logged.map((line) => line.transactionId)), request.path).toEqual(

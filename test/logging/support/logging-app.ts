@@ -22,8 +22,8 @@ import { Barriers } from '../../fixtures/barrier.js';
 
 /** Thrown by `GET /fail/:name`, answered 418 by `LoggingFilter`. */
 class TeapotError extends Error {
-  constructor(readonly name: string) {
-    super(`teapot ${name}`);
+  constructor(readonly teapot: string) {
+    super(`teapot ${teapot}`);
   }
 }
 
@@ -52,7 +52,7 @@ class LoggingFilter implements ExceptionFilter {
   catch(error: TeapotError, host: ArgumentsHost): void {
     this.logger.warn(`filter ${pathOf(host)}`);
     const { httpAdapter } = this.adapterHost;
-    httpAdapter.reply(host.switchToHttp().getResponse(), { teapot: error.name }, 418);
+    httpAdapter.reply(host.switchToHttp().getResponse(), { teapot: error.teapot }, 418);
   }
 }
 
