@@ -71,6 +71,13 @@ export class SentryBridge {
    */
   holdsStores = false;
 
+  /**
+   * Whether the spans of units of work read the ID from their isolation scope's attributes:
+   * with tracing on. Without tracing nothing else needs them (logs get the ID from a client hook),
+   * so requests are spared setting them.
+   */
+  private spansReadAttributes = false;
+
   private constructor(
     private readonly sdk: SentrySdk,
     /** The isolation scope of work that nothing isolated: tagging it would leak the tag. */
@@ -110,7 +117,9 @@ export class SentryBridge {
       core !== undefined && core.SDK_VERSION === sdk.SDK_VERSION
         ? new SentryBridge(sdk, core.getDefaultIsolationScope, core.httpRequestToRequestData)
         : new SentryBridge(sdk, () => startupScope);
-    attributeLogsAndSpansOf(sdk.getClient());
+    const client = sdk.getClient();
+    attributeLogsAndSpansOf(client);
+    bridge.spansReadAttributes = client !== undefined && tracesSpans(client);
     if (await bridge.keepsScopesAcrossAwaits()) {
       bridge.holdsStores = true;
       readStoresFrom(() => bridge.heldStore());
@@ -158,20 +167,20 @@ export class SentryBridge {
     if (request === undefined) {
       // A job or message is a trace of its own, not a part of whatever ran before it.
       return sdk.withIsolationScope((forked) => {
-        hold(forked, store);
+        hold(forked, store, this.spansReadAttributes);
         return sdk.startNewTrace(fn);
       });
     }
     const scope: HoldingScope = sdk.getIsolationScope();
     if (scope !== this.defaultIsolationScope() && scope[STORE] === undefined) {
-      hold(scope, store);
+      hold(scope, store, this.spansReadAttributes);
       return fn();
     }
     this.describeRequestsOf(sdk.getClient());
     // The fork starts a fresh trace; only a caller's `sentry-trace` needs more (most have none).
     const sentryTrace = request.headers['sentry-trace'];
     return sdk.withIsolationScope((forked: HoldingScope) => {
-      hold(forked, store);
+      hold(forked, store, this.spansReadAttributes);
       forked[REQUEST] = request;
       if (typeof sentryTrace !== 'string') return fn();
       const baggage = request.headers.baggage;
@@ -226,13 +235,21 @@ export class SentryBridge {
   }
 }
 
-/** Makes `scope` the scope of `store`'s unit of work. */
-function hold(scope: HoldingScope, store: TransactionStore): void {
+/**
+ * Makes `scope` the scope of `store`'s unit of work: error events read its tags; streamed spans
+ * (and logs) read its attributes, set where spans are made and the SDK has them.
+ */
+function hold(scope: HoldingScope, store: TransactionStore, withAttributes: boolean): void {
   scope[STORE] = store;
   const tags = tagsOf(store);
   scope.setTags(tags);
-  // Error events read tags; logs and streamed spans read attributes (SDKs that have them).
-  (scope as Partial<AttributeScope>).setAttributes?.(tags);
+  if (withAttributes) (scope as Partial<AttributeScope>).setAttributes?.(tags);
+}
+
+/** Whether the client makes spans: Sentry's own test (`tracesSampleRate` or `tracesSampler`). */
+function tracesSpans(client: SentryClient): boolean {
+  const { tracesSampleRate, tracesSampler } = client.getOptions();
+  return tracesSampleRate != null || tracesSampler !== undefined;
 }
 
 /** `Scope#setAttributes()`, which the SDK has since 10.x. */
