@@ -68,6 +68,39 @@ describe.each(ADAPTERS)('span attributes on %s', (adapter) => {
     }
   });
 
+  it('puts the ID of a unit of work started with run() on its own spans', async () => {
+    const service = await spawnService(TRACED_SERVICE, {
+      ADAPTER: adapter,
+      SENTRY_DSN: sentry.dsn(1),
+      WITH_MODULE: '1',
+    });
+    const requestId = randomUUID();
+    const jobId = `job-${randomUUID()}`;
+    try {
+      const response = await fetch(`${service.url}/job/${jobId}`, {
+        headers: { 'x-transaction-id': requestId },
+      });
+      expect(await response.json()).toEqual({ id: jobId });
+    } finally {
+      await service.stop();
+    }
+    await sentry.waitFor(() => sentry.spans.filter((span) => span.is_segment).length >= 2);
+
+    const idOf = (name: string) =>
+      sentry.spans
+        .filter((span) => span.name === name)
+        .map((span) => span.attributes?.transaction_id?.value);
+    expect(idOf('job')).toEqual([jobId]);
+    expect(idOf('job step')).toEqual([jobId]);
+    // The job is a trace of its own; the request's spans keep the request's ID.
+    const [job] = sentry.spans.filter((span) => span.name === 'job');
+    const requestSpans = sentry.spans.filter((span) => span.trace_id !== job!.trace_id);
+    expect(requestSpans.length).toBeGreaterThan(2);
+    expect(new Set(requestSpans.map((span) => span.attributes?.transaction_id?.value))).toEqual(
+      new Set([requestId]),
+    );
+  });
+
   it("puts the request's ID on the spans of its transaction event (traceLifecycle 'static')", async () => {
     const requests = tracedRequests();
     await sendAll(adapter, { TRACE_LIFECYCLE: 'static' }, requests);
