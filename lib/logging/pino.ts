@@ -1,7 +1,11 @@
 import { TRANSACTION_ID_TAG } from '../transaction.constants.js';
 import { currentTransactionId } from '../context/transaction.storage.js';
 
-/** What `transactionIdMixin` adds to a pino line: nothing outside a unit of work. */
+/**
+ * What `transactionIdMixin` adds to a pino line: nothing outside a unit of work.
+ *
+ * @publicApi
+ */
 export type TransactionIdFields = { [TRANSACTION_ID_TAG]?: string };
 
 /**
