@@ -24,10 +24,18 @@ function tracedRequests() {
   }));
 }
 
+/** A request to `GET /job/:jobId`, which runs a unit of work of its own with ID `jobId`. */
+interface JobRequest {
+  id: string;
+  traceId: string;
+  jobId: string;
+}
+
 async function sendAll(
   adapter: string,
   env: Record<string, string>,
   requests: ReturnType<typeof tracedRequests>,
+  job?: JobRequest,
 ): Promise<void> {
   const service = await spawnService(TRACED_SERVICE, {
     ADAPTER: adapter,
@@ -36,17 +44,23 @@ async function sendAll(
     ...env,
   });
   try {
-    await Promise.all(
-      requests.map(async ({ id, traceId }) => {
-        const response = await fetch(`${service.url}/id`, {
-          headers: {
-            'x-transaction-id': id,
-            'sentry-trace': `${traceId}-${randomBytes(8).toString('hex')}-1`,
-          },
-        });
-        expect(await response.json()).toEqual({ id });
-      }),
-    );
+    const send = async (path: string, id: string, traceId: string) => {
+      const response = await fetch(`${service.url}${path}`, {
+        headers: {
+          'x-transaction-id': id,
+          'sentry-trace': `${traceId}-${randomBytes(8).toString('hex')}-1`,
+        },
+      });
+      return (await response.json()) as { id: string };
+    };
+    const answers = await Promise.all([
+      ...requests.map(({ id, traceId }) => send('/id', id, traceId)),
+      ...(job === undefined ? [] : [send(`/job/${job.jobId}`, job.id, job.traceId)]),
+    ]);
+    expect(answers).toEqual([
+      ...requests.map(({ id }) => ({ id })),
+      ...(job === undefined ? [] : [{ id: job.jobId }]),
+    ]);
   } finally {
     await service.stop(); // flushes Sentry
   }
@@ -55,10 +69,14 @@ async function sendAll(
 describe.each(ADAPTERS)('span attributes on %s', (adapter) => {
   it("puts the request's ID on each of its streamed spans, and no other's", async () => {
     const requests = tracedRequests();
-    await sendAll(adapter, {}, requests);
-    await sentry.waitFor(() => sentry.spans.filter((span) => span.is_segment).length >= CONCURRENT);
+    // And a request that runs a job (`TransactionContext.run()`): a trace and an ID of its own.
+    const [job] = tracedRequests().map((request) => ({ ...request, jobId: `job-${randomUUID()}` }));
+    await sendAll(adapter, {}, requests, job);
+    await sentry.waitFor(
+      () => sentry.spans.filter((span) => span.is_segment).length >= CONCURRENT + 2,
+    );
 
-    for (const { id, traceId } of requests) {
+    for (const { id, traceId } of [...requests, job!]) {
       const spans = sentry.spans.filter((span) => span.trace_id === traceId);
       // The request span and Sentry's spans of routing, middleware or hooks.
       expect(spans.length).toBeGreaterThan(2);
@@ -66,39 +84,14 @@ describe.each(ADAPTERS)('span attributes on %s', (adapter) => {
         spans.map((span) => [span.name, id]),
       );
     }
-  });
-
-  it('puts the ID of a unit of work started with run() on its own spans', async () => {
-    const service = await spawnService(TRACED_SERVICE, {
-      ADAPTER: adapter,
-      SENTRY_DSN: sentry.dsn(1),
-      WITH_MODULE: '1',
-    });
-    const requestId = randomUUID();
-    const jobId = `job-${randomUUID()}`;
-    try {
-      const response = await fetch(`${service.url}/job/${jobId}`, {
-        headers: { 'x-transaction-id': requestId },
-      });
-      expect(await response.json()).toEqual({ id: jobId });
-    } finally {
-      await service.stop();
-    }
-    await sentry.waitFor(() => sentry.spans.filter((span) => span.is_segment).length >= 2);
-
-    const idOf = (name: string) =>
-      sentry.spans
-        .filter((span) => span.name === name)
-        .map((span) => span.attributes?.transaction_id?.value);
-    expect(idOf('job')).toEqual([jobId]);
-    expect(idOf('job step')).toEqual([jobId]);
-    // The job is a trace of its own; the request's spans keep the request's ID.
-    const [job] = sentry.spans.filter((span) => span.name === 'job');
-    const requestSpans = sentry.spans.filter((span) => span.trace_id !== job!.trace_id);
-    expect(requestSpans.length).toBeGreaterThan(2);
-    expect(new Set(requestSpans.map((span) => span.attributes?.transaction_id?.value))).toEqual(
-      new Set([requestId]),
+    const jobSpans = sentry.spans.filter((span) => span.name.startsWith('job'));
+    expect(jobSpans.map((span) => [span.name, span.attributes?.transaction_id?.value])).toEqual(
+      expect.arrayContaining([
+        ['job', job!.jobId],
+        ['job step', job!.jobId],
+      ]),
     );
+    expect(jobSpans).toHaveLength(2);
   });
 
   it("puts the request's ID on the spans of its transaction event (traceLifecycle 'static')", async () => {
