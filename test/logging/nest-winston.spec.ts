@@ -11,7 +11,7 @@ import { ADAPTERS } from '../fixtures/nest-app.js';
 import { loggingModule } from './support/logging-app.js';
 import { expectEachLineTagged, isRequestLine, sendRequests } from './support/log-scenario.js';
 
-// nest-winston, set up as the README says (the one line: `defaultMeta: transactionIdMeta`), in an
+// nest-winston, set up as the README says (the one line: `defaultMeta: transactionIdMeta(…)`), in an
 // application without Sentry: the IDs live in the library's own AsyncLocalStorage here.
 let app: INestApplication | undefined;
 afterEach(async () => {
@@ -19,7 +19,12 @@ afterEach(async () => {
   app = undefined;
 });
 
-type WinstonRecord = { message?: string; transaction_id?: string; context?: string };
+type WinstonRecord = {
+  message?: string;
+  transaction_id?: string;
+  context?: string;
+  service?: string;
+};
 
 describe.each(ADAPTERS)('nest-winston on %s', (adapter) => {
   it('puts transaction_id on every line a request logs, and on none outside', async () => {
@@ -31,7 +36,7 @@ describe.each(ADAPTERS)('nest-winston on %s', (adapter) => {
       },
     });
     const logger = WinstonModule.createLogger({
-      defaultMeta: transactionIdMeta,
+      defaultMeta: transactionIdMeta({ service: 'orders' }),
       format: format.json(),
       transports: [new transports.Stream({ stream })],
     });
@@ -56,5 +61,7 @@ describe.each(ADAPTERS)('nest-winston on %s', (adapter) => {
       (record) => !isRequestLine({ message: record.message ?? '', transactionId: undefined }),
     );
     expect(outside.filter((record) => 'transaction_id' in record)).toEqual([]);
+    // The application's own default fields, on every line.
+    expect(records.filter((record) => record.service !== 'orders')).toEqual([]);
   });
 });
