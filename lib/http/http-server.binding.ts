@@ -14,6 +14,7 @@ import { currentTransactionStore, type TransactionStore } from '../context/trans
 import { readTransactionHeader } from './read-transaction-header.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
 import { isRefusal, settleHandshake } from '../websockets/handshake.js';
+import { readTraceId } from './read-trace-id.js';
 
 type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 type BoundServer = Server & { [BOUND_SERVER]?: true };
@@ -168,7 +169,8 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
    */
   private settle(request: IncomingMessage, response: ServerResponse): TransactionStore | undefined {
     const { header, echo, tagClientId } = this.options;
-    const incoming = readTransactionHeader(request, header);
+    let incoming = readTransactionHeader(request, header);
+    if (incoming === undefined && this.options.deriveFromTraceId) incoming = this.derive(request);
     const trusted = this.policy.trusts(request);
     const id = this.policy.settle(incoming, trusted);
     if (id === REJECTED) {
@@ -179,6 +181,15 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     const clientId =
       !trusted && tagClientId && this.policy.isValid(incoming) ? incoming : undefined;
     return { id, clientId, header };
+  }
+
+  /**
+   * Option `deriveFromTraceId`: the trace id of a caller that sent a trace header but no ID, taken
+   * as if it had come in the header when the policy finds it valid, else as no ID at all.
+   */
+  private derive(request: IncomingMessage): string | undefined {
+    const traceId = readTraceId(request.headers);
+    return this.policy.isValid(traceId) ? traceId : undefined;
   }
 }
 

@@ -163,4 +163,17 @@ export interface TransactionModuleOptions {
    * @default true
    */
   forwardHttpCalls?: boolean;
+
+  /**
+   * When an HTTP request has no `header` but a trace header — Sentry's `sentry-trace` or W3C
+   * `traceparent`, well-formed by their grammar (lower-case hex, no all-zero IDs) — take its
+   * trace id as the request's transaction ID, so that callers that only run Sentry or
+   * OpenTelemetry still correlate. The trace id then goes through the same rules as an incoming
+   * ID: `trustIncoming` (an untrusted caller gets a fresh ID) and `validate` (one it refuses counts
+   * as no ID, never as an invalid one); it satisfies `require`. `sentry-trace` wins over
+   * `traceparent`. The trace headers themselves are left to Sentry.
+   *
+   * @default false
+   */
+  deriveFromTraceId?: boolean;
 }

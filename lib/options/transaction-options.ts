@@ -31,6 +31,7 @@ export interface ResolvedTransactionOptions {
   readonly propagationTargets: readonly PropagationTarget[] | undefined;
   readonly carriers: readonly TransportCarrier[];
   readonly forwardHttpCalls: boolean;
+  readonly deriveFromTraceId: boolean;
 }
 
 /** RFC 9110 `token`: what a header name may be made of. */
@@ -63,6 +64,7 @@ export function resolveTransactionOptions(
     propagationTargets,
     carriers = [],
     forwardHttpCalls = true,
+    deriveFromTraceId = false,
   } = options;
 
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
@@ -120,6 +122,9 @@ export function resolveTransactionOptions(
   if (typeof forwardHttpCalls !== 'boolean') {
     throw optionError('forwardHttpCalls', 'true or false', forwardHttpCalls);
   }
+  if (typeof deriveFromTraceId !== 'boolean') {
+    throw optionError('deriveFromTraceId', 'true or false', deriveFromTraceId);
+  }
   // Stateful (global or sticky) RegExps would match every other call only.
   const targets = propagationTargets?.map((t) =>
     t instanceof RegExp && (t.global || t.sticky)
@@ -141,6 +146,7 @@ export function resolveTransactionOptions(
     propagationTargets: targets,
     carriers,
     forwardHttpCalls,
+    deriveFromTraceId,
   };
 }
 

@@ -40,6 +40,9 @@ const scopesWithProcessor = new WeakSet<object>();
 /** Clients that already describe the requests isolated here on their events. */
 const describingClients = new WeakSet<SentryClient>();
 
+/** Clients that already put the ID on the logs and spans of units of work. */
+const attributingClients = new WeakSet<SentryClient>();
+
 // What an isolation scope of a unit of work holds: its store and, for a request isolated here,
 // the request. Properties of the scope rather than WeakMaps keyed by it: Node 20's minor GC does
 // not drop WeakMap entries, so each request's scopes, store and request outlived it into the old
@@ -71,6 +74,13 @@ export class SentryBridge {
    */
   holdsStores = false;
 
+  /**
+   * Whether the spans of units of work read the ID from their isolation scope's attributes:
+   * with tracing on. Without tracing nothing else needs them (logs get the ID from a client hook),
+   * so requests are spared setting them.
+   */
+  private spansReadAttributes = false;
+
   private constructor(
     private readonly sdk: SentrySdk,
     /** The isolation scope of work that nothing isolated: tagging it would leak the tag. */
@@ -83,6 +93,9 @@ export class SentryBridge {
       // The tag comes from the unit of work the event was raised in, also where the library runs
       // without Sentry's scopes (Sentry initialised after the application started).
       globalScope.addEventProcessor((event, hint) => {
+        // A transaction event is sent when its request's span ends, maybe while another request
+        // runs: it has the tags of the scope its span started in (`hold()` tagged it).
+        if (event.type === 'transaction') return event;
         // An error that escaped a unit of work belongs to it, wherever it is captured.
         const store = originOf(hint.originalException) ?? currentTransactionStore();
         if (store === undefined) return event;
@@ -108,6 +121,9 @@ export class SentryBridge {
       core !== undefined && core.SDK_VERSION === sdk.SDK_VERSION
         ? new SentryBridge(sdk, core.getDefaultIsolationScope, core.httpRequestToRequestData)
         : new SentryBridge(sdk, () => startupScope);
+    const client = sdk.getClient();
+    attributeLogsAndSpansOf(client);
+    bridge.spansReadAttributes = client !== undefined && tracesSpans(client);
     if (await bridge.keepsScopesAcrossAwaits()) {
       bridge.holdsStores = true;
       readStoresFrom(() => bridge.heldStore());
@@ -155,14 +171,14 @@ export class SentryBridge {
     if (request === undefined) return this.fork(store, fn);
     const scope: HoldingScope = sdk.getIsolationScope();
     if (this.isUnclaimed(scope)) {
-      hold(scope, store);
+      hold(scope, store, this.spansReadAttributes);
       return fn();
     }
     this.describeRequestsOf(sdk.getClient());
     // The fork starts a fresh trace; only a caller's `sentry-trace` needs more (most have none).
     const sentryTrace = request.headers['sentry-trace'];
     return sdk.withIsolationScope((forked: HoldingScope) => {
-      hold(forked, store);
+      hold(forked, store, this.spansReadAttributes);
       forked[REQUEST] = request;
       if (typeof sentryTrace !== 'string') return fn();
       const baggage = request.headers.baggage;
@@ -181,7 +197,7 @@ export class SentryBridge {
   adopt<T>(store: TransactionStore, fn: () => T): T {
     const scope: HoldingScope = this.sdk.getIsolationScope();
     if (!this.isUnclaimed(scope)) return this.fork(store, fn);
-    hold(scope, store);
+    hold(scope, store, this.spansReadAttributes);
     return fn();
   }
 
@@ -189,7 +205,7 @@ export class SentryBridge {
   private fork<T>(store: TransactionStore, fn: () => T): T {
     const { sdk } = this;
     return sdk.withIsolationScope((forked) => {
-      hold(forked, store);
+      hold(forked, store, this.spansReadAttributes);
       return sdk.startNewTrace(fn);
     });
   }
@@ -248,10 +264,61 @@ export class SentryBridge {
   }
 }
 
-/** Makes `scope` the scope of `store`'s unit of work. */
-function hold(scope: HoldingScope, store: TransactionStore): void {
+/**
+ * Makes `scope` the scope of `store`'s unit of work: error events read its tags; streamed spans
+ * (and logs) read its attributes, set where spans are made and the SDK has them.
+ */
+function hold(scope: HoldingScope, store: TransactionStore, withAttributes: boolean): void {
   scope[STORE] = store;
-  scope.setTags(tagsOf(store));
+  const tags = tagsOf(store);
+  scope.setTags(tags);
+  if (withAttributes) (scope as Partial<AttributeScope>).setAttributes?.(tags);
+}
+
+/** Whether the client makes spans: Sentry's own test (`tracesSampleRate` or `tracesSampler`). */
+function tracesSpans(client: SentryClient): boolean {
+  const { tracesSampleRate, tracesSampler } = client.getOptions();
+  return tracesSampleRate != null || tracesSampler !== undefined;
+}
+
+/** `Scope#setAttributes()`, which the SDK has since 10.x. */
+interface AttributeScope {
+  setAttributes(attributes: Record<string, string>): unknown;
+}
+
+/** What the library touches of a Sentry log and a span, from the `beforeCaptureLog` and `spanStart` hooks. */
+interface LogLike {
+  attributes?: Record<string, unknown>;
+}
+interface SpanLike {
+  setAttribute(key: string, value: string): unknown;
+}
+type HookClient = SentryClient & {
+  on(hook: 'beforeCaptureLog', callback: (log: LogLike) => void): () => void;
+  on(hook: 'spanStart', callback: (span: SpanLike) => void): () => void;
+};
+
+/**
+ * Puts the unit of work's ID on each Sentry log (`Sentry.logger.*`, the console integration) and,
+ * where spans do not read scope attributes (`traceLifecycle: 'static'`, SDK 10), on each span
+ * started in it. Logs get it here too because the isolation scope holds no attributes where the
+ * library keeps IDs in its own storage (Sentry initialised after the application) or the SDK
+ * predates scope attributes. A value the application set on the log stays.
+ */
+function attributeLogsAndSpansOf(client: SentryClient | undefined): void {
+  if (client === undefined || attributingClients.has(client)) return;
+  attributingClients.add(client);
+  const hooks = client as HookClient;
+  hooks.on('beforeCaptureLog', (log) => {
+    const store = currentTransactionStore();
+    if (store === undefined) return;
+    log.attributes = { ...tagsOf(store), ...log.attributes };
+  });
+  if ((client.getOptions() as { traceLifecycle?: string }).traceLifecycle === 'stream') return;
+  hooks.on('spanStart', (span) => {
+    const store = currentTransactionStore();
+    if (store !== undefined) span.setAttribute(TRANSACTION_ID_TAG, store.id);
+  });
 }
 
 /** The Sentry tags of a unit of work. */

@@ -1,10 +1,11 @@
 import './instrument.js';
-import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { TransactionConsoleLogger } from 'nestjs-transaction-id';
 import { AppModule } from './app.module.js';
 
 const app = await NestFactory.create(AppModule, {
-  logger: new ConsoleLogger({ prefix: 'Gateway' }),
+  // Every line logged while serving a request carries its transaction_id.
+  logger: new TransactionConsoleLogger({ prefix: 'Gateway' }),
 });
 app.enableShutdownHooks();
 // Loopback only: this sample fails on purpose, and nothing outside this machine needs it.

@@ -85,6 +85,19 @@ describe('npm run sample', () => {
       const { okId, failedIds } = printedIds(run.text);
       for (const failedId of failedIds) {
         expect(run.text).toContain(`sent to Sentry: search transaction_id:${failedId}`);
+        // Both services' log lines of a failing checkout carry its ID (README, Logs and traces).
+        const logged = run.text
+          .split('\n')
+          .filter((line) => line.includes(` transaction_id=${failedId} `))
+          .map((line) => /^\[(\w+)\].* (LOG|ERROR) \[(\w+)\]/.exec(line)?.slice(1).join(' '));
+        expect(logged).toEqual(
+          expect.arrayContaining([
+            'Gateway LOG CheckoutController',
+            'Orders LOG OrdersService',
+            'Orders ERROR ExceptionsHandler',
+            'Gateway ERROR ExceptionsHandler',
+          ]),
+        );
         const failedErrors = sentry.eventsFor(failedId);
         expect({ failedErrors: summary(failedErrors), all: sentry.events }).toMatchObject({
           failedErrors: BOTH_SERVICES,

@@ -24,6 +24,7 @@ describe('resolveTransactionOptions', () => {
         require: false,
         propagationTargets: undefined,
         forwardHttpCalls: true,
+        deriveFromTraceId: false,
       });
       expect(resolved.generate).toBe(randomUUID);
       expect(resolved.generate()).toMatch(UUID);
@@ -71,6 +72,7 @@ describe('resolveTransactionOptions', () => {
         require: true,
         propagationTargets: ['api.internal'],
         forwardHttpCalls: false,
+        deriveFromTraceId: true,
       } as const;
 
       // A function written for HTTP requests is not asked about messages: they are trusted.
@@ -154,6 +156,7 @@ describe('resolveTransactionOptions', () => {
       ['trustMessages', 'yes', 'true, false or a function (source) => boolean', '"yes"'],
       ['tagClientId', 'yes', 'true or false', '"yes"'],
       ['require', 1, 'true or false', '1'],
+      ['deriveFromTraceId', 'sentry', 'true or false', '"sentry"'],
       ['propagationTargets', 'http://api', 'an array of strings and RegExps', '"http://api"'],
       ['propagationTargets', [1], 'an array of strings and RegExps', '[1]'],
       ['propagationTargets', ['ok', null], 'an array of strings and RegExps', '["ok",null]'],
