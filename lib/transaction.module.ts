@@ -14,6 +14,7 @@ import {
 import { TransactionIdPolicy } from './id/transaction-id.policy.js';
 import { TransactionContext } from './context/transaction-context.js';
 import { SentryBridge } from './sentry/sentry-bridge.js';
+import { SentrySetupInspector } from './sentry/sentry-setup.inspector.js';
 import { HttpServerBinding } from './http/http-server.binding.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
@@ -39,6 +40,7 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
       inject: [TRANSACTION_MODULE_OPTIONS],
     },
     { provide: SENTRY_BRIDGE, useFactory: () => SentryBridge.load() },
+    SentrySetupInspector,
     TransactionIdPolicy,
     TransactionContext,
     TransactionHttpService,

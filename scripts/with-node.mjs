@@ -65,9 +65,13 @@ export function nodeBinary(major) {
     const [{ filename, version }] = JSON.parse(packed.stdout);
     const unpacked = join(work, 'package');
     mkdirSync(unpacked);
-    const tar = spawnSync('tar', ['-xzf', join(work, filename), '-C', unpacked, '--strip-components=1'], {
-      stdio: 'inherit',
-    });
+    const tar = spawnSync(
+      'tar',
+      ['-xzf', join(work, filename), '-C', unpacked, '--strip-components=1'],
+      {
+        stdio: 'inherit',
+      },
+    );
     if (tar.status !== 0) throw new Error(`with-node: could not unpack ${filename}`);
     const unpackedBinary = join(unpacked, binary.slice(dir.length + 1));
     if (!existsSync(unpackedBinary)) throw new Error(`with-node: ${spec} has no Node.js binary`);
@@ -104,8 +108,14 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(1);
   }
   const env = { ...process.env, PATH: pathWith(binary) };
-  process.stderr.write(`[with-node] ${command} ${args.join(' ')} on Node.js ${nodeVersion(binary)}\n`);
-  const child = spawn(command, args, { stdio: 'inherit', env, shell: process.platform === 'win32' });
+  process.stderr.write(
+    `[with-node] ${command} ${args.join(' ')} on Node.js ${nodeVersion(binary)}\n`,
+  );
+  const child = spawn(command, args, {
+    stdio: 'inherit',
+    env,
+    shell: process.platform === 'win32',
+  });
   // Ctrl-C and CI's timeout reach the child through the process group; pass on the rest.
   for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('error', (error) => {

@@ -42,7 +42,8 @@ export function sentrySdk(major) {
       ['install', '--no-audit', '--no-fund', '--no-package-lock', `@sentry/node@${major}`],
       { cwd: dir, stdio: 'inherit', shell: process.platform === 'win32' },
     );
-    if (installed.status !== 0) throw new Error(`with-sentry: npm install @sentry/node@${major} failed`);
+    if (installed.status !== 0)
+      throw new Error(`with-sentry: npm install @sentry/node@${major} failed`);
   }
   const { version } = JSON.parse(readFileSync(manifest, 'utf8'));
   return { dir, version };
@@ -67,8 +68,14 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     SENTRY_SDK_DIR: sdk.dir,
     NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${hook}`].filter(Boolean).join(' '),
   };
-  process.stderr.write(`[with-sentry] ${command} ${args.join(' ')} on @sentry/node ${sdk.version}\n`);
-  const child = spawn(command, args, { stdio: 'inherit', env, shell: process.platform === 'win32' });
+  process.stderr.write(
+    `[with-sentry] ${command} ${args.join(' ')} on @sentry/node ${sdk.version}\n`,
+  );
+  const child = spawn(command, args, {
+    stdio: 'inherit',
+    env,
+    shell: process.platform === 'win32',
+  });
   for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('error', (error) => {
     process.stderr.write(`with-sentry: cannot run ${command}: ${error.message}\n`);
