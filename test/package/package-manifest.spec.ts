@@ -230,7 +230,9 @@ describe('package.json', () => {
     expect(manifest.engines?.node).toBe('^22.12.0 || >=24');
     // `npm test` runs the suites on Node 24, `npm run test:node22` on Node 22 (scripts/with-node.mjs).
     expect(manifest.scripts?.test).toMatch(/^node scripts\/with-node\.mjs 24 vitest run\b/);
-    expect(manifest.scripts?.['test:node22']).toMatch(/^node scripts\/with-node\.mjs 22 vitest run\b/);
+    expect(manifest.scripts?.['test:node22']).toMatch(
+      /^node scripts\/with-node\.mjs 22 vitest run\b/,
+    );
   });
 
   it('builds dist/ whenever it is packed, so that `npm pack` from a clean clone ships it', () => {

@@ -24,7 +24,9 @@ beforeAll(async () => {
   const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
     module: string;
   };
-  otherCopy = (await import(pathToFileURL(join(packageDir, manifest.module)).href)) as typeof Sentry;
+  otherCopy = (await import(
+    pathToFileURL(join(packageDir, manifest.module)).href
+  )) as typeof Sentry;
 }, INSTALL_TIMEOUT);
 
 afterAll(async () => {
