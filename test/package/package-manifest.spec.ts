@@ -235,6 +235,14 @@ describe('package.json', () => {
     );
   });
 
+  it('runs its tests on a Node.js that engines claims (npm test: 24, npm run test:node22: 22)', () => {
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    expect(
+      (major === 22 && minor! >= 12) || major! >= 24,
+      `Node.js ${process.versions.node}: run the suites with npm test or npm run test:node22`,
+    ).toBe(true);
+  });
+
   it('builds dist/ whenever it is packed, so that `npm pack` from a clean clone ships it', () => {
     expect(manifest.scripts?.prepack).toBe('npm run build');
     expect(manifest.files).toContain('dist');
