@@ -19,6 +19,7 @@ import { TransactionIdPolicy } from './id/transaction-id.policy.js';
 import { TransactionContext } from './context/transaction-context.js';
 import { UnitOfWork } from './context/unit-of-work.js';
 import { SentryBridge } from './sentry/sentry-bridge.js';
+import { SentrySetupInspector } from './sentry/sentry-setup.inspector.js';
 import { HttpServerBinding } from './http/http-server.binding.js';
 import { MicroservicesBinding } from './microservices/microservices.binding.js';
 import { TransactionForwarding } from './microservices/transaction-forwarding.js';
@@ -51,6 +52,7 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
       inject: [TRANSACTION_MODULE_OPTIONS],
     },
     { provide: SENTRY_BRIDGE, useFactory: () => SentryBridge.load() },
+    SentrySetupInspector,
     TransactionIdPolicy,
     UnitOfWork,
     TransactionContext,

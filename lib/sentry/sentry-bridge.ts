@@ -253,11 +253,23 @@ export class SentryBridge {
   }
 
   /**
+   * Whether `@sentry/nestjs` reports unhandled exceptions in this application, by its own rules:
+   * then the module reports none and only tags (set at start-up by `SentrySetupInspector`).
+   */
+  leavesReportingToSentryNestjs = false;
+
+  /** The version of the `@sentry/node` loaded. */
+  get sdkVersion(): string {
+    return this.sdk.SDK_VERSION;
+  }
+
+  /**
    * Reports an exception that escaped the application's code, once: `HttpException`s below 500
    * are answers, not failures, and an exception captured before (by the app, by
-   * `@sentry/nestjs`) is left alone.
+   * `@sentry/nestjs`) is left alone. Where `@sentry/nestjs` is in use, it reports, not this.
    */
   reportUnhandled(exception: unknown): void {
+    if (this.leavesReportingToSentryNestjs) return;
     if (!isReportable(exception) || this.sdk.getClient() === undefined) return;
     if (isCaptured(exception)) return;
     this.sdk.captureException(exception, { mechanism: UNHANDLED_MECHANISM });

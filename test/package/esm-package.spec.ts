@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -471,3 +471,50 @@ const CONSUMER_TSCONFIG = {
   },
   files: ['consumer.ts'],
 };
+
+describe('npm pack from a clean clone', () => {
+  let clone: string;
+
+  beforeAll(async () => {
+    clone = await mkdtemp(join(tmpdir(), 'nestjs-transaction-id-clone-'));
+  });
+  afterAll(async () => {
+    if (clone) await rm(clone, { recursive: true, force: true });
+  });
+
+  it(
+    'builds dist/ itself (prepack) and ships it',
+    async () => {
+      // The repository's files as a clone has them: tracked or new, none that git ignores (no
+      // dist/), with the installed dependencies beside them.
+      const listed = await mustRun(
+        'git',
+        ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+        root,
+        RUN_TIMEOUT,
+      );
+      for (const file of listed.stdout.split('\0').filter(Boolean)) {
+        if (!existsSync(join(root, file))) continue; // deleted, not yet committed
+        await mkdir(dirname(join(clone, file)), { recursive: true });
+        await copyFile(join(root, file), join(clone, file));
+      }
+      await symlink(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir');
+      expect(existsSync(join(clone, 'dist'))).toBe(false);
+
+      const pack = await mustRun('npm', ['pack', '--json'], clone, INSTALL_TIMEOUT);
+      const [info] = JSON.parse(pack.stdout.slice(pack.stdout.search(/^\[$/m))) as Array<{
+        files: { path: string }[];
+      }>;
+      const files = info.files.map((file) => file.path);
+      expect(files).toEqual(
+        expect.arrayContaining([
+          'dist/index.js',
+          'dist/index.d.ts',
+          'dist/sentry/index.js',
+          'dist/sentry/index.d.ts',
+        ]),
+      );
+    },
+    INSTALL_TIMEOUT,
+  );
+});

@@ -18,6 +18,8 @@ interface Manifest {
   types?: string;
   exports?: Record<string, string | Record<string, string>>;
   engines?: Record<string, string>;
+  files?: string[];
+  scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
@@ -222,8 +224,28 @@ describe('package.json', () => {
     expect(exports['./package.json']).toBe('./package.json');
   });
 
-  it('supports the Node.js versions Nest 12 supports', () => {
-    expect(manifest.engines?.node).toBe('^20.19.0 || ^22.12.0 || >=24');
+  it('claims the Node.js versions that Nest 12 and its dependencies support, and that `npm test` runs on', () => {
+    // Node 20 is past its end of life, and Nest 12.5's own dependencies (file-type 22, got 16,
+    // undici 8) declare Node >= 22.
+    expect(manifest.engines?.node).toBe('^22.12.0 || >=24');
+    // `npm test` runs the suites on Node 24, `npm run test:node22` on Node 22 (scripts/with-node.mjs).
+    expect(manifest.scripts?.test).toMatch(/^node scripts\/with-node\.mjs 24 vitest run\b/);
+    expect(manifest.scripts?.['test:node22']).toMatch(
+      /^node scripts\/with-node\.mjs 22 vitest run\b/,
+    );
+  });
+
+  it('runs its tests on a Node.js that engines claims (npm test: 24, npm run test:node22: 22)', () => {
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    expect(
+      (major === 22 && minor! >= 12) || major! >= 24,
+      `Node.js ${process.versions.node}: run the suites with npm test or npm run test:node22`,
+    ).toBe(true);
+  });
+
+  it('builds dist/ whenever it is packed, so that `npm pack` from a clean clone ships it', () => {
+    expect(manifest.scripts?.prepack).toBe('npm run build');
+    expect(manifest.files).toContain('dist');
   });
 });
 

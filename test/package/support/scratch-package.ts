@@ -82,9 +82,10 @@ export async function mustRun(command: string, args: string[], cwd: string, time
 export async function packPackage(
   destination: string,
 ): Promise<{ tarball: string; files: string[] }> {
+  // Without `prepack`: dist/ is built already, and other test files are loading it meanwhile.
   const pack = await mustRun(
     'npm',
-    ['pack', '--json', '--pack-destination', destination],
+    ['pack', '--json', '--ignore-scripts', '--pack-destination', destination],
     root,
     60_000,
   );

@@ -1,0 +1,3 @@
+/** See with-node.mjs. */
+export function nodeBinary(major: string | number): string;
+export function pathWith(binary: string, path?: string): string;
