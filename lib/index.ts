@@ -8,4 +8,5 @@ export * from './decorators/transaction-id.decorator.js';
 export * from './interceptors/transaction.interceptor.js';
 export * from './http/transaction-http.service.js';
 export * from './http/transaction-http.error.js';
+export * from './http/transaction-id-cors.js';
 export { TransactionIdPolicy } from './id/transaction-id.policy.js';

@@ -1,0 +1,217 @@
+import { DEFAULT_ID_PATTERN, TRANSACTION_ID_HEADER } from '../transaction.shared-constants.js';
+import type { BrowserTransactionOptions, StatusCodeRange } from './browser-options.js';
+import { targetFilter, type TargetFilter } from './propagation-targets.js';
+import { getTransactionId } from './transaction-id.js';
+import { remember, TransactionRequestError } from './transaction-request.error.js';
+
+/** Reports a failed request; set by the Sentry integration. */
+export type FailureReporter = (error: unknown, transactionId: string) => void;
+
+interface Config {
+  readonly header: string;
+  readonly allows: TargetFilter;
+  readonly failed: (status: number) => boolean;
+  readonly onRequestFailure: BrowserTransactionOptions['onRequestFailure'];
+  readonly report: FailureReporter | undefined;
+}
+
+/** What `open()` and `setRequestHeader()` told us about an XHR. */
+interface XhrRequest {
+  method: string;
+  url: string;
+  /** The ID the app set itself, if it did. */
+  sent?: string;
+  aborted?: boolean;
+}
+
+/** The installed configuration; `undefined` when nothing is installed, and the patches pass through. */
+let config: Config | undefined;
+let restore: (() => void) | undefined;
+/** Errors already reported: each failure once, whichever path sees it again. */
+const reported = /* @__PURE__ */ new WeakSet<object>();
+
+/**
+ * Sends the current transaction ID on every `fetch` and `XMLHttpRequest` to the page's own origin
+ * and to `propagationTargets` (never to other origins), reads the ID the server echoes, and reports
+ * each failed request once (`onRequestFailure`, and Sentry with `transactionIdIntegration()`).
+ * Calling it again replaces the options. Returns a function that removes the instrumentation.
+ *
+ * @example
+ * ```ts
+ * installTransactionId({ propagationTargets: ['https://api.example.com'] });
+ * ```
+ * @publicApi
+ */
+export function installTransactionId(options: BrowserTransactionOptions = {}): () => void {
+  return install(options, undefined);
+}
+
+/** `installTransactionId()`, with a reporter (the Sentry integration's). */
+export function install(
+  options: BrowserTransactionOptions,
+  report: FailureReporter | undefined,
+): () => void {
+  const ownOrigin = globalThis.location?.origin ?? 'null';
+  const header = (options.header ?? TRANSACTION_ID_HEADER).toLowerCase();
+  const installed: Config = {
+    header,
+    allows: targetFilter(options.propagationTargets, ownOrigin),
+    failed: statusFilter(options.failedRequestStatusCodes ?? [[500, 599]]),
+    onRequestFailure: options.onRequestFailure,
+    report,
+  };
+  config = installed;
+  restore ??= patch();
+  return () => {
+    if (config !== installed) return;
+    config = undefined;
+    restore?.();
+    restore = undefined;
+  };
+}
+
+function statusFilter(ranges: readonly StatusCodeRange[]): (status: number) => boolean {
+  if (!Array.isArray(ranges)) {
+    throw new TypeError(
+      'nestjs-transaction-id/browser: "failedRequestStatusCodes" must be an array of statuses or [from, to] ranges',
+    );
+  }
+  return (status) =>
+    ranges.some((range) =>
+      typeof range === 'number' ? status === range : status >= range[0] && status <= range[1],
+    );
+}
+
+/** The absolute URL a request goes to, resolved against the page; `undefined` if invalid. */
+function resolve(url: string | URL): URL | undefined {
+  try {
+    return new URL(url, globalThis.location?.href);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ID the server echoed when valid (and readable: same origin or exposed by CORS). */
+function settledId(echoed: string | null | undefined, sent: string): string {
+  return echoed != null && DEFAULT_ID_PATTERN.test(echoed) ? echoed : sent;
+}
+
+function fail(installed: Config, error: unknown, transactionId: string): void {
+  if (typeof error === 'object' && error !== null) {
+    if (reported.has(error)) return;
+    reported.add(error);
+  }
+  // The app's request must not fail because a reporter did.
+  try {
+    installed.onRequestFailure?.(error, transactionId);
+  } catch {}
+  try {
+    installed.report?.(error, transactionId);
+  } catch {}
+}
+
+/** Without query and fragment, which may hold personal data. */
+function describe(url: URL): string {
+  return url.origin + url.pathname;
+}
+
+/** Wraps `fetch` and `XMLHttpRequest` once; returns what undoes it. */
+function patch(): () => void {
+  const undo: Array<() => void> = [];
+  const fetch = globalThis.fetch;
+  if (typeof fetch === 'function') {
+    const wrapped: typeof fetch = function transactionFetch(input, init) {
+      const installed = config;
+      const isRequest = typeof Request !== 'undefined' && input instanceof Request;
+      const url = installed && resolve(isRequest ? input.url : (input as string | URL));
+      if (!installed || !url || !installed.allows(url)) return fetch(input, init);
+
+      // The headers fetch will send: init's replace the Request's. One the app set is kept.
+      const headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+      const sent = headers.get(installed.header) ?? getTransactionId();
+      headers.set(installed.header, sent);
+      const method = (init?.method ?? (isRequest ? input.method : 'GET')).toUpperCase();
+      return fetch(input, { ...init, headers }).then(
+        (response) => {
+          const id = settledId(response.headers.get(installed.header), sent);
+          let failure: TransactionRequestError | undefined;
+          if (installed.failed(response.status)) {
+            failure = new TransactionRequestError(method, describe(url), response.status, id);
+          }
+          remember(response, id, failure);
+          if (failure) fail(installed, failure, id);
+          return response;
+        },
+        (error: unknown) => {
+          // The app aborted: not a failure of the request.
+          if (!(error instanceof DOMException && error.name === 'AbortError')) {
+            if (typeof error === 'object' && error !== null) remember(error, sent);
+            fail(installed, error, sent);
+          }
+          throw error;
+        },
+      );
+    };
+    globalThis.fetch = wrapped;
+    // Someone who wrapped fetch after us (Sentry does) keeps our wrapper, which then passes through.
+    undo.push(() => {
+      if (globalThis.fetch === wrapped) globalThis.fetch = fetch;
+    });
+  }
+
+  const Xhr = globalThis.XMLHttpRequest;
+  if (typeof Xhr === 'function') {
+    const proto = Xhr.prototype;
+    const { open, send, setRequestHeader } = proto;
+    const requests = new WeakMap<XMLHttpRequest, XhrRequest>();
+    proto.open = function (this: XMLHttpRequest, ...args: [string, string | URL, ...unknown[]]) {
+      requests.set(this, { method: String(args[0]).toUpperCase(), url: String(args[1]) });
+      return open.apply(this, args as Parameters<typeof open>);
+    } as typeof open;
+    proto.setRequestHeader = function (this: XMLHttpRequest, name: string, value: string) {
+      const request = requests.get(this);
+      if (request && config && String(name).toLowerCase() === config.header) request.sent = value;
+      return setRequestHeader.call(this, name, value);
+    };
+    proto.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+      const installed = config;
+      const request = requests.get(this);
+      const url = installed && request && resolve(request.url);
+      if (installed && request && url && installed.allows(url)) {
+        if (request.sent === undefined) {
+          request.sent = getTransactionId();
+          setRequestHeader.call(this, installed.header, request.sent);
+        }
+        const sent = request.sent;
+        this.addEventListener('abort', () => (request.aborted = true));
+        this.addEventListener('loadend', () => {
+          if (request.aborted) return;
+          const id = settledId(responseHeader(this, installed.header), sent);
+          const failure =
+            this.status === 0 || installed.failed(this.status)
+              ? new TransactionRequestError(request.method, describe(url), this.status, id)
+              : undefined;
+          remember(this, id, failure);
+          if (failure) fail(installed, failure, id);
+        });
+      }
+      return send.call(this, body);
+    };
+    undo.push(() => Object.assign(proto, { open, send, setRequestHeader }));
+  }
+  return () => undo.forEach((step) => step());
+}
+
+/**
+ * A response header, read from the list the browser lets the page see: `getResponseHeader()` of
+ * a header CORS does not expose would log an error in the console.
+ */
+function responseHeader(xhr: XMLHttpRequest, name: string): string | undefined {
+  for (const line of xhr.getAllResponseHeaders().split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) {
+      return line.slice(colon + 1).trim();
+    }
+  }
+  return undefined;
+}
