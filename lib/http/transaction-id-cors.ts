@@ -25,13 +25,16 @@ export interface CorsHeaderOptions {
  * ```
  * @publicApi
  */
-export function transactionIdCors<T extends CorsHeaderOptions>(
-  cors: T = {} as T,
+export function transactionIdCors<T extends object = CorsHeaderOptions>(
+  cors?: T & CorsHeaderOptions,
   header: string = TRANSACTION_ID_HEADER,
-): T & { exposedHeaders: string[] } {
-  const result = { ...cors, exposedHeaders: withHeader(cors.exposedHeaders, header) };
-  if (cors.allowedHeaders !== undefined) {
-    result.allowedHeaders = withHeader(cors.allowedHeaders, header);
+): T & CorsHeaderOptions & { exposedHeaders: string[] } {
+  // `T & CorsHeaderOptions`, not `T extends CorsHeaderOptions`: with a constraint whose properties
+  // are all optional, TypeScript refuses the other CORS options (`origin`) as excess properties.
+  const given = (cors ?? {}) as T & CorsHeaderOptions;
+  const result = { ...given, exposedHeaders: withHeader(given.exposedHeaders, header) };
+  if (given.allowedHeaders !== undefined) {
+    result.allowedHeaders = withHeader(given.allowedHeaders, header);
   }
   return result;
 }

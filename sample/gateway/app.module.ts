@@ -2,10 +2,11 @@ import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import * as Sentry from '@sentry/node';
 import { TransactionModule } from 'nestjs-transaction-id';
 import { CheckoutController } from './checkout.controller.js';
+import { WebController } from './web.controller.js';
 
 @Module({
   imports: [TransactionModule.forRoot()],
-  controllers: [CheckoutController],
+  controllers: [CheckoutController, WebController],
 })
 export class AppModule implements OnApplicationShutdown {
   /** Sends the events Sentry still holds before the process exits. */
