@@ -2,7 +2,11 @@ import { DEFAULT_ID_PATTERN, TRANSACTION_ID_HEADER } from '../transaction.shared
 import type { BrowserTransactionOptions, StatusCodeRange } from './browser-options.js';
 import { targetFilter, type TargetFilter } from './propagation-targets.js';
 import { getTransactionId } from './transaction-id.js';
-import { remember, TransactionRequestError } from './transaction-request.error.js';
+import {
+  remember,
+  settleWhenAsked,
+  TransactionRequestError,
+} from './transaction-request.error.js';
 
 /** Reports a failed request; set by the Sentry integration. */
 export type FailureReporter = (error: unknown, transactionId: string) => void;
@@ -184,8 +188,11 @@ function patch(): () => void {
         }
         const sent = request.sent;
         this.addEventListener('abort', () => (request.aborted = true));
-        this.addEventListener('loadend', () => {
-          if (request.aborted) return;
+        let settled = false;
+        const settle = () => {
+          // Once, when done (DONE = 4), unless the app aborted: aborting is not a failure.
+          if (settled || request.aborted || this.readyState !== 4) return;
+          settled = true;
           const id = settledId(responseHeader(this, installed.header), sent);
           const failure =
             this.status === 0 || installed.failed(this.status)
@@ -193,7 +200,9 @@ function patch(): () => void {
               : undefined;
           remember(this, id, failure);
           if (failure) fail(installed, failure, id);
-        });
+        };
+        settleWhenAsked(this, settle);
+        this.addEventListener('loadend', settle);
       }
       return send.call(this, body);
     };

@@ -32,8 +32,25 @@ const ids = /* @__PURE__ */ new WeakMap<object, string>();
 /** The error reported for each failed response or XHR. */
 const failures = /* @__PURE__ */ new WeakMap<object, Error>();
 
+/**
+ * How to settle an XHR that is done but whose `loadend` has not reached our listener yet: the app's
+ * listeners, added before `send()`, run first and may already ask about it.
+ */
+const unsettled = /* @__PURE__ */ new WeakMap<object, () => void>();
+
+/** Registers `settle` to run when the app asks about `target` before the instrumentation saw it end. */
+export function settleWhenAsked(target: object, settle: () => void): void {
+  unsettled.set(target, settle);
+}
+
+function settle(target: object): object {
+  unsettled.get(target)?.();
+  return target;
+}
+
 /** Remembers the ID of a response, an XHR or an error, and the failure reported for it. */
 export function remember(target: object, transactionId: string, failure?: Error): void {
+  unsettled.delete(target);
   ids.set(target, transactionId);
   if (failure !== undefined) {
     failures.set(target, failure);
@@ -56,7 +73,7 @@ export function remember(target: object, transactionId: string, failure?: Error)
  */
 export function transactionIdOf(target: unknown): string | undefined {
   if (target instanceof TransactionRequestError) return target.transactionId;
-  return typeof target === 'object' && target !== null ? ids.get(target) : undefined;
+  return typeof target === 'object' && target !== null ? ids.get(settle(target)) : undefined;
 }
 
 /**
@@ -73,5 +90,5 @@ export function transactionIdOf(target: unknown): string | undefined {
 export function requestFailure(
   target: Response | XMLHttpRequest | undefined,
 ): Error | undefined {
-  return target === undefined ? undefined : failures.get(target);
+  return target === undefined ? undefined : failures.get(settle(target));
 }
