@@ -2,11 +2,7 @@ import { DEFAULT_ID_PATTERN, TRANSACTION_ID_HEADER } from '../transaction.shared
 import type { BrowserTransactionOptions, StatusCodeRange } from './browser-options.js';
 import { targetFilter, type TargetFilter } from './propagation-targets.js';
 import { getTransactionId } from './transaction-id.js';
-import {
-  remember,
-  settleWhenAsked,
-  TransactionRequestError,
-} from './transaction-request.error.js';
+import { remember, settleWhenAsked, TransactionRequestError } from './transaction-request.error.js';
 
 /** Reports a failed request; set by the Sentry integration. */
 export type FailureReporter = (error: unknown, transactionId: string) => void;

@@ -87,8 +87,6 @@ export function transactionIdOf(target: unknown): string | undefined {
  * ```
  * @publicApi
  */
-export function requestFailure(
-  target: Response | XMLHttpRequest | undefined,
-): Error | undefined {
+export function requestFailure(target: Response | XMLHttpRequest | undefined): Error | undefined {
   return target === undefined ? undefined : failures.get(settle(target));
 }

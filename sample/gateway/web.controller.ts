@@ -28,7 +28,11 @@ export class WebController {
   @Header('content-type', 'text/javascript; charset=utf-8')
   @Header('cache-control', 'no-store')
   config(): string {
-    const config = { dsn: process.env.SENTRY_DSN_WEB || undefined, apiUrl: '', propagationTargets: [] };
+    const config = {
+      dsn: process.env.SENTRY_DSN_WEB || undefined,
+      apiUrl: '',
+      propagationTargets: [],
+    };
     return `globalThis.sampleConfig = ${JSON.stringify(config)};\n`;
   }
 }

@@ -39,7 +39,8 @@ Sentry.init({
 const button = document.querySelector<HTMLButtonElement>('#place-order')!;
 const status = document.querySelector<HTMLElement>('#status')!;
 // `?client=xhr` places the order with XMLHttpRequest (as axios does in browsers) instead of fetch.
-const post = new URLSearchParams(location.search).get('client') === 'xhr' ? postWithXhr : postWithFetch;
+const post =
+  new URLSearchParams(location.search).get('client') === 'xhr' ? postWithXhr : postWithFetch;
 
 button.addEventListener('click', () => void placeOrder());
 

@@ -8,7 +8,12 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SentryEnvelopeServer, type SentryEvent } from '../fixtures/sentry-envelope-server.js';
 import { launchChromium } from './chromium.js';
-import { startPageHost, startRecorder, type Loopback, type PageConfig } from './support/loopback.js';
+import {
+  startPageHost,
+  startRecorder,
+  type Loopback,
+  type PageConfig,
+} from './support/loopback.js';
 import { startSample, type RunningSample } from './support/sample-process.js';
 
 const WEB_DIR = new URL('../../sample/dist/web/', import.meta.url);
@@ -62,11 +67,9 @@ afterAll(async () => {
   await Promise.all([sentry?.close(), recorder?.close(), pageHost?.close()]);
 });
 
-/** Opens a page that fails loudly on its own script errors. */
+/** Opens a page and waits for its button. */
 async function open(url: string): Promise<Page> {
   const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(url);
   await page.waitForFunction(() => document.querySelector('#place-order') !== null);
   return page;
@@ -104,7 +107,9 @@ async function failedOrderEvents(id: string): Promise<Array<SentryEvent & { proj
 
 describe('the sample page in Chromium', () => {
   it('npm run sample prints the page URL', () => {
-    expect(sample.output()).toContain(`page       http://localhost:${new URL(sample.gatewayUrl).port}/`);
+    expect(sample.output()).toContain(
+      `page       http://localhost:${new URL(sample.gatewayUrl).port}/`,
+    );
   });
 
   it.each(['fetch', 'xhr'])(
@@ -172,9 +177,13 @@ describe('the sample page in Chromium', () => {
     );
     await sentry.waitFor(
       (events) =>
-        events.filter((event) => event.project === PROJECT.gateway && event.request?.url?.endsWith('/checkout')).length > 0,
+        events.filter(
+          (event) => event.project === PROJECT.gateway && event.request?.url?.endsWith('/checkout'),
+        ).length > 0,
     );
-    expect(sentry.eventsFor(reference).map((event) => event.project)).not.toContain(PROJECT.gateway);
+    expect(sentry.eventsFor(reference).map((event) => event.project)).not.toContain(
+      PROJECT.gateway,
+    );
     expect(sentry.eventsFor(reference).map((event) => event.project)).not.toContain(PROJECT.orders);
     await page.close();
   });
@@ -182,7 +191,11 @@ describe('the sample page in Chromium', () => {
   it('never sends the ID to a third-party origin, by fetch or XHR', async () => {
     const callRecorder = (page: Page) =>
       page.evaluate(async (url) => {
-        await fetch(`${url}/fetch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        await fetch(`${url}/fetch`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
         await new Promise((resolve) => {
           const xhr = new XMLHttpRequest();
           xhr.open('POST', `${url}/xhr`);
@@ -203,7 +216,11 @@ describe('the sample page in Chromium', () => {
     // Preflights for content-type, then the calls: none with the ID, none asking to send it.
     expect(headersSeen().filter((request) => request.method === 'POST')).toHaveLength(2);
     expect(headersSeen()).toEqual(
-      headersSeen().map((request) => ({ ...request, id: undefined, asked: request.asked && 'content-type' })),
+      headersSeen().map((request) => ({
+        ...request,
+        id: undefined,
+        asked: request.asked && 'content-type',
+      })),
     );
     await page.close();
 
@@ -220,7 +237,9 @@ describe('the sample page in Chromium', () => {
   it('reported each failure once, although the page rethrows it', async () => {
     expect(references.length).toBeGreaterThanOrEqual(6);
     for (const reference of references) {
-      const fromPage = sentry.eventsFor(reference).filter((event) => event.project === PROJECT.page);
+      const fromPage = sentry
+        .eventsFor(reference)
+        .filter((event) => event.project === PROJECT.page);
       expect({ reference, events: fromPage.length }).toEqual({ reference, events: 1 });
     }
   });
