@@ -38,12 +38,12 @@ const failures = /* @__PURE__ */ new WeakMap<object, Error>();
  */
 const unsettled = /* @__PURE__ */ new WeakMap<object, () => void>();
 
-/** Registers `settle` to run when the app asks about `target` before the instrumentation saw it end. */
-export function settleWhenAsked(target: object, settle: () => void): void {
-  unsettled.set(target, settle);
+/** Registers `settleIt` to run when the app asks about `target` before the instrumentation saw it end. */
+export function settleWhenAsked(target: object, settleIt: () => void): void {
+  unsettled.set(target, settleIt);
 }
 
-function settle(target: object): object {
+function settleNow(target: object): object {
   unsettled.get(target)?.();
   return target;
 }
@@ -73,7 +73,7 @@ export function remember(target: object, transactionId: string, failure?: Error)
  */
 export function transactionIdOf(target: unknown): string | undefined {
   if (target instanceof TransactionRequestError) return target.transactionId;
-  return typeof target === 'object' && target !== null ? ids.get(settle(target)) : undefined;
+  return typeof target === 'object' && target !== null ? ids.get(settleNow(target)) : undefined;
 }
 
 /**
@@ -88,5 +88,5 @@ export function transactionIdOf(target: unknown): string | undefined {
  * @publicApi
  */
 export function requestFailure(target: Response | XMLHttpRequest | undefined): Error | undefined {
-  return target === undefined ? undefined : failures.get(settle(target));
+  return target === undefined ? undefined : failures.get(settleNow(target));
 }

@@ -57,14 +57,14 @@ async function initSentry(
   } = {},
 ) {
   await page.evaluate(
-    ({ dsn, options }) => {
+    ({ dsn, options: given }) => {
       harness.failures = [];
       harness.Sentry.init({
         dsn,
         integrations: (defaults) => [
           ...defaults.filter((integration) => integration.name !== 'Dedupe'),
           harness.helper.transactionIdIntegration({
-            ...options,
+            ...given,
             onRequestFailure: (error, id) =>
               harness.failures.push({
                 name: (error as Error).name,
