@@ -9,6 +9,11 @@ export type BrowserPropagationTarget = string | RegExp;
 /** Whether an absolute URL may receive the ID: same origin always, others only when listed. */
 export type TargetFilter = (url: URL) => boolean;
 
+/** The error for an option of the wrong kind; short, as every byte ships to the browser. */
+export function optionError(option: string, expected: string): TypeError {
+  return new TypeError(`nestjs-transaction-id/browser: "${option}" must be ${expected}`);
+}
+
 /**
  * Checks the targets once and returns the filter. Strings are origins, not substrings: a substring
  * would let `https://evil.example/?api.example.com` through.
@@ -17,9 +22,7 @@ export function targetFilter(
   targets: readonly BrowserPropagationTarget[] = [],
   ownOrigin: string,
 ): TargetFilter {
-  if (!Array.isArray(targets)) {
-    throw new TypeError('nestjs-transaction-id/browser: "propagationTargets" must be an array');
-  }
+  if (!Array.isArray(targets)) throw optionError('propagationTargets', 'an array');
   const origins = new Set([ownOrigin]);
   const patterns: RegExp[] = [];
   for (const target of targets) {
@@ -29,10 +32,7 @@ export function targetFilter(
     }
     const origin = typeof target === 'string' ? parseOrigin(target) : undefined;
     if (origin === undefined) {
-      throw new TypeError(
-        `nestjs-transaction-id/browser: propagation target ${JSON.stringify(String(target))} is ` +
-          'neither an origin such as "https://api.example.com" nor a RegExp',
-      );
+      throw optionError('propagationTargets', `origins or RegExps, not ${String(target)}`);
     }
     origins.add(origin);
   }

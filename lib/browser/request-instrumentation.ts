@@ -1,6 +1,6 @@
 import { DEFAULT_ID_PATTERN, TRANSACTION_ID_HEADER } from '../transaction.shared-constants.js';
 import type { BrowserTransactionOptions, StatusCodeRange } from './browser-options.js';
-import { targetFilter, type TargetFilter } from './propagation-targets.js';
+import { optionError, targetFilter, type TargetFilter } from './propagation-targets.js';
 import { getTransactionId } from './transaction-id.js';
 import { remember, settleWhenAsked, TransactionRequestError } from './transaction-request.error.js';
 
@@ -72,9 +72,7 @@ export function install(
 
 function statusFilter(ranges: readonly StatusCodeRange[]): (status: number) => boolean {
   if (!Array.isArray(ranges)) {
-    throw new TypeError(
-      'nestjs-transaction-id/browser: "failedRequestStatusCodes" must be an array of statuses or [from, to] ranges',
-    );
+    throw optionError('failedRequestStatusCodes', 'an array of statuses and [from, to] ranges');
   }
   return (status) =>
     ranges.some((range) =>
@@ -208,15 +206,11 @@ function patch(): () => void {
 }
 
 /**
- * A response header, read from the list the browser lets the page see: `getResponseHeader()` of
- * a header CORS does not expose would log an error in the console.
+ * A response header if the browser lets the page see it: `getResponseHeader()` of a header that
+ * CORS does not expose would log an error in the console.
  */
-function responseHeader(xhr: XMLHttpRequest, name: string): string | undefined {
-  for (const line of xhr.getAllResponseHeaders().split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) {
-      return line.slice(colon + 1).trim();
-    }
-  }
-  return undefined;
+function responseHeader(xhr: XMLHttpRequest, name: string): string | null {
+  // Lines are `name: value`, names lower-case (as HTTP/2 requires; browsers lower-case them all).
+  const listed = `\n${xhr.getAllResponseHeaders().toLowerCase()}`.includes(`\n${name}:`);
+  return listed ? xhr.getResponseHeader(name) : null;
 }
