@@ -42,6 +42,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const sizes = await measureBrowserSize();
   console.log('nestjs-transaction-id/browser, esbuild --minify, then gzip -9 (bytes):');
   for (const [name, { minified, gzipped }] of Object.entries(sizes)) {
-    console.log(`  ${name.padEnd(28)} ${String(minified).padStart(6)} min  ${String(gzipped).padStart(6)} gzip`);
+    console.log(
+      `  ${name.padEnd(28)} ${String(minified).padStart(6)} min  ${String(gzipped).padStart(6)} gzip`,
+    );
   }
 }
