@@ -22,6 +22,8 @@ interface XhrRequest {
   /** The ID the app set itself, if it did. */
   sent?: string;
   aborted?: boolean;
+  /** Whether `send()` already set up the listeners: a second `send()` only throws. */
+  watched?: boolean;
 }
 
 /** The installed configuration; `undefined` when nothing is installed, and the patches pass through. */
@@ -53,6 +55,12 @@ export function install(
 ): () => void {
   const ownOrigin = globalThis.location?.origin ?? 'null';
   const header = (options.header ?? TRANSACTION_ID_HEADER).toLowerCase();
+  // The platform's own check of header names: a bad one would make every request throw.
+  try {
+    new Headers({ [header]: '' });
+  } catch {
+    throw optionError('header', 'a header name');
+  }
   const installed: Config = {
     header,
     allows: targetFilter(options.propagationTargets, ownOrigin),
@@ -125,7 +133,13 @@ function patch(): () => void {
       if (!installed || !url || !installed.allows(url)) return fetch(input, init);
 
       // The headers fetch will send: init's replace the Request's. One the app set is kept.
-      const headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+      let headers: Headers;
+      try {
+        headers = new Headers(init?.headers ?? (isRequest ? input.headers : undefined));
+      } catch {
+        // Headers fetch refuses: let fetch reject, as it would without us.
+        return fetch(input, init);
+      }
       const sent = headers.get(installed.header) ?? getTransactionId();
       headers.set(installed.header, sent);
       const method = (init?.method ?? (isRequest ? input.method : 'GET')).toUpperCase();
@@ -175,7 +189,8 @@ function patch(): () => void {
       const installed = config;
       const request = requests.get(this);
       const url = installed && request && resolve(request.url);
-      if (installed && request && url && installed.allows(url)) {
+      if (installed && request && url && !request.watched && installed.allows(url)) {
+        request.watched = true;
         if (request.sent === undefined) {
           request.sent = getTransactionId();
           setRequestHeader.call(this, installed.header, request.sent);

@@ -228,6 +228,42 @@ describe('nestjs-transaction-id/browser in Chromium', () => {
     ]);
   });
 
+  it('takes a custom header, refuses bad options clearly, and leaves fetch’s own errors alone', async () => {
+    const seen = await page.evaluate(async () => {
+      const { helper } = harness;
+      const refused = (options: Parameters<typeof helper.installTransactionId>[0]) => {
+        try {
+          helper.installTransactionId(options);
+          return 'accepted';
+        } catch (error) {
+          return (error as Error).message;
+        }
+      };
+      const messages = [
+        refused({ header: 'x request id' }),
+        refused({ propagationTargets: ['api.example.com'] }),
+        refused({ failedRequestStatusCodes: 500 as never }),
+      ];
+      helper.installTransactionId({ header: 'X-Request-ID' });
+      // fetch rejects a bad header value itself; the instrumentation must not turn that into a throw.
+      const rejected = await fetch('/answer?case=bad', { headers: { 'x-bad': 'a\nb' } }).then(
+        () => 'resolved',
+        (error: Error) => error.name,
+      );
+      await fetch('/answer?case=custom');
+      return { messages, rejected, id: helper.getTransactionId() };
+    });
+    expect(seen.messages).toEqual([
+      'nestjs-transaction-id/browser: "header" must be a header name',
+      'nestjs-transaction-id/browser: "propagationTargets" must be origins or RegExps, not api.example.com',
+      'nestjs-transaction-id/browser: "failedRequestStatusCodes" must be an array of statuses and [from, to] ranges',
+    ]);
+    expect(seen.rejected).toBe('TypeError');
+    expect(server.requests.map(({ path, headers }) => [path, headers['x-request-id']])).toEqual([
+      ['/answer?case=custom', seen.id],
+    ]);
+  });
+
   it('works without Sentry: installTransactionId() sends the ID, calls onRequestFailure, and can be removed', async () => {
     const seen = await page.evaluate(async () => {
       const { helper } = harness;
