@@ -80,7 +80,7 @@ export function install(
 
 function statusFilter(ranges: readonly StatusCodeRange[]): (status: number) => boolean {
   if (!Array.isArray(ranges)) {
-    throw optionError('failedRequestStatusCodes', 'an array of statuses and [from, to] ranges');
+    throw optionError('failedRequestStatusCodes', 'an array');
   }
   return (status) =>
     ranges.some((range) =>
@@ -128,7 +128,8 @@ function patch(): () => void {
   if (typeof fetch === 'function') {
     const wrapped: typeof fetch = function transactionFetch(input, init) {
       const installed = config;
-      const isRequest = typeof Request !== 'undefined' && input instanceof Request;
+      // Request exists wherever fetch does.
+      const isRequest = input instanceof Request;
       const url = installed && resolve(isRequest ? input.url : (input as string | URL));
       if (!installed || !url || !installed.allows(url)) return fetch(input, init);
 
