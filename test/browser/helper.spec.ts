@@ -264,6 +264,17 @@ describe('nestjs-transaction-id/browser in Chromium', () => {
     ]);
   });
 
+  it('loads without a bundler, from dist/ through an import map', async () => {
+    await page.goto(`${server.origin}/import-map.html`);
+    const id = await (
+      await page.waitForFunction(() => (globalThis as { fromImportMap?: string }).fromImportMap)
+    ).jsonValue();
+    expect(id).toMatch(UUID_V4);
+    expect(server.requests.map(({ path, headers }) => [path, headers['x-transaction-id']])).toEqual(
+      [['/answer?case=import-map', id]],
+    );
+  });
+
   it('works without Sentry: installTransactionId() sends the ID, calls onRequestFailure, and can be removed', async () => {
     const seen = await page.evaluate(async () => {
       const { helper } = harness;

@@ -1,8 +1,21 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Loopback } from '../support/loopback.js';
+
+const DIST = new URL('../../../dist/', import.meta.url);
+
+/** A plain `<script type="module">` with an import map, as a page without a bundler uses it. */
+const IMPORT_MAP_PAGE = `<!doctype html><link rel="icon" href="data:,">
+<script type="importmap">{ "imports": { "nestjs-transaction-id/browser": "/dist/browser/index.js" } }</script>
+<script type="module">
+  import { getTransactionId, installTransactionId } from 'nestjs-transaction-id/browser';
+  installTransactionId();
+  await fetch('/answer?case=import-map');
+  globalThis.fromImportMap = getTransactionId();
+</script>`;
 
 /** A request the harness server got. */
 export interface HarnessRequest {
@@ -14,7 +27,8 @@ export interface HarnessRequest {
  * Serves a blank page with the harness bundle (esbuild, from the built dist/ through the package's
  * own name), and test endpoints on the same origin:
  * - `/answer?status=500`: answers that status and echoes `x-transaction-id`;
- * - `/answer?echo=other-id`: echoes another ID, as a server that did not trust the page.
+ * - `/answer?echo=other-id`: echoes another ID, as a server that did not trust the page;
+ * - `/import-map.html`: the built `dist/` loaded as is, by an import map, without a bundler.
  */
 export async function startHarnessServer(): Promise<Loopback & { requests: HarnessRequest[] }> {
   const bundle = await build({
@@ -34,6 +48,17 @@ export async function startHarnessServer(): Promise<Loopback & { requests: Harne
       response.writeHead(200, { 'content-type': 'text/html' });
       return void response.end(
         '<!doctype html><link rel="icon" href="data:,"><script type="module" src="/harness.js"></script>',
+      );
+    }
+    if (url.pathname === '/import-map.html') {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      return void response.end(IMPORT_MAP_PAGE);
+    }
+    const distFile = /^\/dist\/([\w/.-]+\.js)$/.exec(url.pathname)?.[1];
+    if (distFile !== undefined && !distFile.includes('..')) {
+      return void readFile(new URL(distFile, DIST), 'utf8').then(
+        (code) => response.writeHead(200, { 'content-type': 'text/javascript' }).end(code),
+        () => response.writeHead(404).end(),
       );
     }
     if (url.pathname === '/harness.js') {
