@@ -28,7 +28,7 @@ interface XhrRequest {
 
 /** The installed configuration; `undefined` when nothing is installed, and the patches pass through. */
 let config: Config | undefined;
-let restore: (() => void) | undefined;
+let patched = false;
 /** Errors already reported: each failure once, whichever path sees it again. */
 const reported = /* @__PURE__ */ new WeakSet<object>();
 
@@ -36,7 +36,7 @@ const reported = /* @__PURE__ */ new WeakSet<object>();
  * Sends the current transaction ID on every `fetch` and `XMLHttpRequest` to the page's own origin
  * and to `propagationTargets` (never to other origins), reads the ID the server echoes, and reports
  * each failed request once (`onRequestFailure`, and Sentry with `transactionIdIntegration()`).
- * Calling it again replaces the options. Returns a function that removes the instrumentation.
+ * Calling it again replaces the options. Returns a function that turns it off.
  *
  * @example
  * ```ts
@@ -69,12 +69,12 @@ export function install(
     report,
   };
   config = installed;
-  restore ??= patch();
+  if (!patched) patch();
+  patched = true;
+  // The wrappers stay, passing requests through: others (Sentry) may have wrapped them since, and
+  // unwrapping under them, or wrapping twice on a new install, would lose or double requests' IDs.
   return () => {
-    if (config !== installed) return;
-    config = undefined;
-    restore?.();
-    restore = undefined;
+    if (config === installed) config = undefined;
   };
 }
 
@@ -121,12 +121,11 @@ function describe(url: URL): string {
   return url.origin + url.pathname;
 }
 
-/** Wraps `fetch` and `XMLHttpRequest` once; returns what undoes it. */
-function patch(): () => void {
-  const undo: Array<() => void> = [];
+/** Wraps `fetch` and `XMLHttpRequest`, once per page. */
+function patch(): void {
   const fetch = globalThis.fetch;
   if (typeof fetch === 'function') {
-    const wrapped: typeof fetch = function transactionFetch(input, init) {
+    globalThis.fetch = function transactionFetch(input, init) {
       const installed = config;
       // Request exists wherever fetch does.
       const isRequest = input instanceof Request;
@@ -165,11 +164,6 @@ function patch(): () => void {
         },
       );
     };
-    globalThis.fetch = wrapped;
-    // Someone who wrapped fetch after us (Sentry does) keeps our wrapper, which then passes through.
-    undo.push(() => {
-      if (globalThis.fetch === wrapped) globalThis.fetch = fetch;
-    });
   }
 
   const Xhr = globalThis.XMLHttpRequest;
@@ -216,9 +210,7 @@ function patch(): () => void {
       }
       return send.call(this, body);
     };
-    undo.push(() => Object.assign(proto, { open, send, setRequestHeader }));
   }
-  return () => undo.forEach((step) => step());
 }
 
 /**

@@ -275,7 +275,7 @@ describe('nestjs-transaction-id/browser in Chromium', () => {
     );
   });
 
-  it('works without Sentry: installTransactionId() sends the ID, calls onRequestFailure, and can be removed', async () => {
+  it('works without Sentry: installTransactionId() sends the ID, calls onRequestFailure, and turns off and on again', async () => {
     const seen = await page.evaluate(async () => {
       const { helper } = harness;
       const failures: string[] = [];
@@ -283,17 +283,27 @@ describe('nestjs-transaction-id/browser in Chromium', () => {
         onRequestFailure: (error, id) => failures.push(`${(error as Error).message} ${id}`),
       });
       await fetch('/answer?case=installed&status=502');
+      // Someone else (Sentry) wraps fetch over ours; then the helper is turned off and on again:
+      // still one ID and one report per request.
+      const ours = globalThis.fetch;
+      globalThis.fetch = (input, init) => ours(input, init);
       uninstall();
       await fetch('/answer?case=removed&status=502');
+      helper.installTransactionId({
+        onRequestFailure: (error, id) => failures.push(`${(error as Error).message} ${id}`),
+      });
+      await fetch('/answer?case=again&status=502');
       return { id: helper.getTransactionId(), failures };
     });
     expect(server.requests.map(({ path, headers }) => [path, headers['x-transaction-id']])).toEqual(
       [
         ['/answer?case=installed&status=502', seen.id],
         ['/answer?case=removed&status=502', undefined],
+        ['/answer?case=again&status=502', seen.id],
       ],
     );
     expect(seen.failures).toEqual([
+      `GET ${server.origin}/answer failed with status 502 ${seen.id}`,
       `GET ${server.origin}/answer failed with status 502 ${seen.id}`,
     ]);
     expect(sentry.events).toEqual([]);
