@@ -6,7 +6,11 @@ import { getTransactionId } from './transaction-id.js';
 // Structural types of what the integration uses from a Sentry browser SDK (10 or 11), so that this
 // file needs no Sentry package, not even for its types.
 
-/** The part of a Sentry `Client` the integration uses. */
+/**
+ * The part of a Sentry `Client` the integration uses.
+ *
+ * @publicApi
+ */
 export interface SentryClientLike {
   captureException(
     exception: unknown,
@@ -14,7 +18,11 @@ export interface SentryClientLike {
   ): string;
 }
 
-/** The part of a Sentry `Event` the integration touches. */
+/**
+ * The part of a Sentry `Event` the integration touches.
+ *
+ * @publicApi
+ */
 export interface SentryEventLike {
   tags?: { [key: string]: unknown };
 }
