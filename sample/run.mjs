@@ -10,7 +10,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,7 +43,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 
 try {
-  await buildIfStale();
+  await withBuildLock(buildIfStale);
   const toSpotlight = Object.keys(services).filter((name) => !services[name].dsn);
   // The page reports to Spotlight too, unless SENTRY_DSN_WEB is set.
   if (toSpotlight.length > 0 || !SENTRY_DSN_WEB) await startSpotlight();
@@ -248,6 +248,34 @@ function stop(code) {
 function kill() {
   children.forEach((child) => child.kill('SIGKILL'));
   process.exit(1);
+}
+
+/**
+ * Runs `build` alone: two samples started at once (the test files that run them in parallel) must
+ * not remove the output the other is writing. A lock left by a run killed mid-build is taken over
+ * after 5 minutes.
+ */
+async function withBuildLock(build) {
+  const lock = fromRoot('sample/.build-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error?.code !== 'EEXIST') throw error;
+      if (Date.now() - mtime(lock) > 300_000) rmSync(lock, { recursive: true, force: true });
+      else await sleep(250);
+    }
+  }
+  // Also when Ctrl-C ends this script mid-build (stop() exits the process).
+  const release = () => rmSync(lock, { recursive: true, force: true });
+  process.once('exit', release);
+  try {
+    await build();
+  } finally {
+    process.off('exit', release);
+    release();
+  }
 }
 
 /** Builds the library and the sample when their sources are newer than their output. */
