@@ -14,7 +14,10 @@ import { getTransactionId } from './transaction-id.js';
 export interface SentryClientLike {
   captureException(
     exception: unknown,
-    hint?: { captureContext?: { tags?: Record<string, string> } },
+    hint?: {
+      captureContext?: { tags?: Record<string, string> };
+      mechanism?: { type: string; handled: boolean };
+    },
   ): string;
 }
 
@@ -68,6 +71,8 @@ export function transactionIdIntegration(
         // captured: the app throwing it again reports nothing more.
         client.captureException(error, {
           captureContext: { tags: { [TRANSACTION_ID_TAG]: transactionId } },
+          // Says where the report came from; handled, since the app gets the response or error.
+          mechanism: { type: 'auto.http.nestjs_transaction_id', handled: true },
         });
       });
     },

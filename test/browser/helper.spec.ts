@@ -184,6 +184,10 @@ describe('nestjs-transaction-id/browser in Chromium', () => {
       ],
       [seen.current, `TransactionRequestError: GET ${server.origin}/answer failed with status 404`],
     ]);
+    expect(sentry.events[0].exception?.values?.[0]?.mechanism).toEqual({
+      type: 'auto.http.nestjs_transaction_id',
+      handled: true,
+    });
   });
 
   it('reports a request that got no answer once, with the ID it was sent with, and not an abort', async () => {
