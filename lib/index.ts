@@ -10,6 +10,7 @@ export * from './decorators/with-transaction.decorator.js';
 export * from './interceptors/transaction.interceptor.js';
 export * from './http/transaction-http.service.js';
 export * from './http/transaction-http.error.js';
+export * from './http/transaction-id-cors.js';
 export { TransactionIdPolicy } from './id/transaction-id.policy.js';
 export type { TransportCarrier } from './microservices/transport-carrier.js';
 export { TransactionForwarding } from './microservices/transaction-forwarding.js';

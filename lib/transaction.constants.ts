@@ -1,16 +1,5 @@
-/**
- * Header that carries the transaction ID between services, unless `header` says otherwise.
- *
- * @publicApi
- */
-export const TRANSACTION_ID_HEADER = 'x-transaction-id';
-
-/**
- * Sentry tag that every event raised for a transaction carries.
- *
- * @publicApi
- */
-export const TRANSACTION_ID_TAG = 'transaction_id';
+// Shared with the browser helper: defined once, in a file without imports.
+export { TRANSACTION_ID_HEADER, TRANSACTION_ID_TAG } from './transaction.shared-constants.js';
 
 /**
  * Sentry tag that keeps the ID an untrusted client sent, with `tagClientId: true`.

@@ -15,12 +15,8 @@ export const GLOBAL_INTERCEPTOR = Symbol('nestjs-transaction-id:global-intercept
 /** Marks an HTTP server whose `emit` this library already wraps. */
 export const BOUND_SERVER = Symbol.for('nestjs-transaction-id:bound-server');
 
-/**
- * Default validation: 1–128 characters of `A–Z a–z 0–9 . _ : -`. Loose enough for UUIDs, ULIDs,
- * nginx `$request_id` and W3C trace IDs; strict enough that nothing in it can break a header, a log
- * line or a Sentry tag.
- */
-export const DEFAULT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+// The browser helper validates IDs by the same rule: defined once, in a file without imports.
+export { DEFAULT_ID_PATTERN } from './transaction.shared-constants.js';
 
 /** Sentry accepts tag values of at most 200 characters. */
 export const SENTRY_TAG_MAX_LENGTH = 200;

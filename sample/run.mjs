@@ -4,16 +4,19 @@
 // Runs until Ctrl-C.
 //
 //   SENTRY_DSN_GATEWAY=... SENTRY_DSN_ORDERS=...   report to Sentry instead of Spotlight
+//   SENTRY_DSN_WEB=...                             the page's project (browser events)
+//   CORS_ORIGINS=http://127.0.0.1:8080             origins whose pages may call the gateway
 //   GATEWAY_PORT=3000 ORDERS_PORT=3001             ports of the services (Spotlight's is 8969)
 //   SAMPLE_EXIT_AFTER_DEMO=1                       stop everything after the demo (tests, CI)
 
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { buildWeb } from './web/build.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fromRoot = (path) => join(root, path);
@@ -21,7 +24,7 @@ const fromRoot = (path) => join(root, path);
 /** Where Sentry's `spotlight: true` sends events, and where the UI is. */
 const SPOTLIGHT_URL = 'http://localhost:8969';
 const EXIT_AFTER_DEMO = process.env.SAMPLE_EXIT_AFTER_DEMO === '1';
-const { SENTRY_DSN_GATEWAY, SENTRY_DSN_ORDERS } = process.env;
+const { SENTRY_DSN_GATEWAY, SENTRY_DSN_ORDERS, SENTRY_DSN_WEB } = process.env;
 const services = {
   orders: { port: portFrom('ORDERS_PORT', 3001), dsn: SENTRY_DSN_ORDERS || undefined },
   gateway: { port: portFrom('GATEWAY_PORT', 3000), dsn: SENTRY_DSN_GATEWAY || undefined },
@@ -41,9 +44,10 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
 
 try {
-  buildIfStale();
+  await withBuildLock(buildIfStale);
   const toSpotlight = Object.keys(services).filter((name) => !services[name].dsn);
-  if (toSpotlight.length > 0) await startSpotlight();
+  // The page reports to Spotlight too, unless SENTRY_DSN_WEB is set.
+  if (toSpotlight.length > 0 || !SENTRY_DSN_WEB) await startSpotlight();
   await startService('orders');
   await startService('gateway', { ORDERS_URL });
   await demo(toSpotlight);
@@ -98,6 +102,7 @@ async function demo(toSpotlight) {
     [
       '',
       'Sample running:',
+      `  page       http://localhost:${services.gateway.port}/  the shop: click "Place order"`,
       `  gateway    http://localhost:${services.gateway.port}  POST /checkout, calls orders`,
       `  orders     http://localhost:${services.orders.port}  POST /orders`,
       ...(toSpotlight.length > 0 ? [`  Spotlight  ${SPOTLIGHT_URL}  Sentry's local UI`] : []),
@@ -261,8 +266,36 @@ function kill() {
   process.exit(1);
 }
 
+/**
+ * Runs `build` alone: two samples started at once (the test files that run them in parallel) must
+ * not remove the output the other is writing. A lock left by a run killed mid-build is taken over
+ * after 5 minutes.
+ */
+async function withBuildLock(build) {
+  const lock = fromRoot('sample/.build-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if (error?.code !== 'EEXIST') throw error;
+      if (Date.now() - mtime(lock) > 300_000) rmSync(lock, { recursive: true, force: true });
+      else await sleep(250);
+    }
+  }
+  // Also when Ctrl-C ends this script mid-build (stop() exits the process).
+  const release = () => rmSync(lock, { recursive: true, force: true });
+  process.once('exit', release);
+  try {
+    await build();
+  } finally {
+    process.off('exit', release);
+    release();
+  }
+}
+
 /** Builds the library and the sample when their sources are newer than their output. */
-function buildIfStale() {
+async function buildIfStale() {
   if (mtime(fromRoot('dist/index.js')) < newest(['lib', 'tsconfig.json', 'tsconfig.build.json'])) {
     console.log('Building the library: npm run build');
     run('npm', ['run', 'build']);
@@ -276,6 +309,10 @@ function buildIfStale() {
     rmSync(fromRoot('sample/dist'), { recursive: true, force: true });
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     run(process.execPath, [tsc, '-p', fromRoot('sample/tsconfig.json')]);
+  }
+  if (mtime(fromRoot('sample/dist/web/main.js')) < newest(['sample/web', 'dist/browser'])) {
+    console.log('Building the page: esbuild sample/web/main.ts');
+    await buildWeb();
   }
 }
 

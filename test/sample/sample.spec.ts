@@ -80,6 +80,8 @@ describe('npm run sample', () => {
       const run = await runSample({
         SENTRY_DSN_GATEWAY: sentry.dsn(1),
         SENTRY_DSN_ORDERS: sentry.dsn(2),
+        // The page's project: with all three, nothing needs Spotlight.
+        SENTRY_DSN_WEB: sentry.dsn(3),
       });
       expect({ code: run.code, output: run.text }).toMatchObject({ code: 0 });
       const { okId, failedIds } = printedIds(run.text);
@@ -131,6 +133,7 @@ async function runSample(sentryEnv: Record<string, string>) {
   };
   delete env.SENTRY_DSN_GATEWAY;
   delete env.SENTRY_DSN_ORDERS;
+  delete env.SENTRY_DSN_WEB;
   delete env.SENTRY_SPOTLIGHT;
   Object.assign(env, sentryEnv);
 
