@@ -79,7 +79,7 @@ export class UnitOfWork implements OnApplicationShutdown {
 
   /** Reports an exception that ends a unit of work no framework reports for (jobs, events). */
   reportUnhandled(exception: unknown): void {
-    if (this.options.reportUnhandled) this.sentry?.reportUnhandled(exception);
+    if (this.options.reportUnhandled) this.sentry?.reportEndOfWork(exception);
   }
 
   /**

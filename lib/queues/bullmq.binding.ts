@@ -7,12 +7,11 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { RESOLVED_TRANSACTION_OPTIONS, SENTRY_BRIDGE } from '../transaction.internal-constants.js';
+import { RESOLVED_TRANSACTION_OPTIONS } from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import { REJECTED } from '../id/transaction-id.policy.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
 import { forwardableId } from '../http/propagation-targets.js';
-import type { SentryBridge } from '../sentry/sentry-bridge.js';
 import { BULLMQ_PACKAGES, type BullMqPackages } from './bullmq.packages.js';
 import { readJobId, withJobId } from './job-options.carrier.js';
 import {
@@ -49,7 +48,6 @@ export class BullMqBinding implements JobRunner, OnModuleInit, OnApplicationShut
     private readonly work: UnitOfWork,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
     @Optional() @Inject(BULLMQ_PACKAGES) private readonly bullmq?: BullMqPackages,
-    @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge,
   ) {
     this.key = options.header;
     if (bullmq === undefined) return;
@@ -129,7 +127,7 @@ export class BullMqBinding implements JobRunner, OnModuleInit, OnApplicationShut
       return await processor(...args);
     } catch (error) {
       // Nest's exception filters never see a processor's errors.
-      this.sentry?.reportUnhandled(error);
+      this.work.reportUnhandled(error);
       throw error;
     }
   }

@@ -270,6 +270,19 @@ export class SentryBridge {
    */
   reportUnhandled(exception: unknown): void {
     if (this.leavesReportingToSentryNestjs) return;
+    this.capture(exception);
+  }
+
+  /**
+   * Reports an exception that ended work no exception filter sees (a scheduled run, an event
+   * handler, a job), once. Also where `@sentry/nestjs` is in use: it reports those only where
+   * its hook wrapped the method, and then the exception is captured already.
+   */
+  reportEndOfWork(exception: unknown): void {
+    this.capture(exception);
+  }
+
+  private capture(exception: unknown): void {
     if (!isReportable(exception) || this.sdk.getClient() === undefined) return;
     if (isCaptured(exception)) return;
     this.sdk.captureException(exception, { mechanism: UNHANDLED_MECHANISM });
