@@ -57,7 +57,7 @@ export function install(
   const header = (options.header ?? TRANSACTION_ID_HEADER).toLowerCase();
   // The platform's own check of header names: a bad one would make every request throw.
   try {
-    new Headers({ [header]: '' });
+    new Headers({ [header]: '' }).has(header);
   } catch {
     throw optionError('header', 'a header name');
   }

@@ -18,7 +18,7 @@ Sentry.init(
 
 const { LocalServer } = await import('../http-client/support/local-server.js');
 const { callThrough, startForwardingApp } = await import('./support/forwarding-app.js');
-const { CLIENTS, NODE_HTTP_CLIENTS, NODE_HTTP_FORWARDS, GOT_UNAVAILABLE } =
+const { CLIENT_NAMES, NODE_HTTP_CLIENTS, NODE_HTTP_FORWARDS } =
   await import('./support/http-clients.js');
 
 let downstream: Server;
@@ -43,11 +43,7 @@ function linesOf(name: string): string[] {
   return name === 'baggage' ? [String(value)] : String(value).split(', ');
 }
 
-describe.each(Object.keys(CLIENTS))('%s with @sentry/node tracing', (client) => {
-  if (client === 'got' && GOT_UNAVAILABLE !== undefined) {
-    it.skip(GOT_UNAVAILABLE, () => undefined);
-    return;
-  }
+describe.each(CLIENT_NAMES)('%s with @sentry/node tracing', (client) => {
   it.runIf(!NODE_HTTP_CLIENTS.has(client) || NODE_HTTP_FORWARDS)(
     'carries sentry-trace and x-transaction-id, each once',
     async () => {

@@ -5,6 +5,7 @@ import { LocalServer } from '../http-client/support/local-server.js';
 import type { RunningApp } from '../fixtures/nest-app.js';
 import { callThrough, startForwardingApp } from './support/forwarding-app.js';
 import {
+  CLIENT_NAMES,
   CLIENTS,
   NODE_HTTP_CLIENTS,
   NODE_HTTP_FORWARDS,
@@ -65,13 +66,7 @@ function rawValues(headers: Record<string, unknown>, name: string): string[] {
   return String(value).split(', ');
 }
 
-const CLIENT_NAMES = Object.keys(CLIENTS);
-
 describe.each(CLIENT_NAMES)('%s inside a Nest request', (client) => {
-  if (client === 'got' && GOT_UNAVAILABLE !== undefined) {
-    it.skip(GOT_UNAVAILABLE, () => undefined);
-    return;
-  }
   const forwards = !NODE_HTTP_CLIENTS.has(client) || NODE_HTTP_FORWARDS;
 
   it.runIf(forwards)('forwards the request’s ID to an allowed target, once', async () => {

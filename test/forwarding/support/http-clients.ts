@@ -30,6 +30,8 @@ const got = 'got' in loaded ? loaded.got : undefined;
 
 /** Why got's tests are skipped on this Node.js, if they are. */
 export const GOT_UNAVAILABLE = 'reason' in loaded ? loaded.reason : undefined;
+if (GOT_UNAVAILABLE !== undefined)
+  console.warn(`got is left out of these suites: ${GOT_UNAVAILABLE}`);
 
 /** undici.request follows redirects only with its redirect interceptor. */
 const redirectingAgent = new undici.Agent().compose(
@@ -84,3 +86,8 @@ function collect(
   response.on('data', (chunk: string) => (body += chunk));
   response.on('end', () => resolve(body));
 }
+
+/** The clients under test: got only where it loads (the warning above says why not). */
+export const CLIENT_NAMES = Object.keys(CLIENTS).filter(
+  (name) => name !== 'got' || GOT_UNAVAILABLE === undefined,
+);
