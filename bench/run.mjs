@@ -523,7 +523,7 @@ async function runInstructions(cells) {
           wrap,
           timeoutMs: 20 * 60_000,
         });
-        record.check = await checkServer(server.url, variant);
+        record.check = await checkServer(server.url, variant, { timeoutMs: 10 * 60_000 });
         if (!record.check.ok)
           throw new Error(`correctness check failed: ${record.check.failures.join('; ')}`);
         Object.assign(
