@@ -10,11 +10,7 @@ import type { ResolvedTransactionOptions } from '../options/transaction-options.
 import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { TransactionContext } from '../context/transaction-context.js';
 import { currentTransactionStore, type TransactionStore } from '../context/transaction.storage.js';
-import {
-  joinsRepeatedLines,
-  readRawTransactionHeader,
-  readTransactionHeader,
-} from './read-transaction-header.js';
+import { readTransactionHeader } from './read-transaction-header.js';
 
 type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 type BoundServer = Server & { [BOUND_SERVER]?: true };
@@ -49,8 +45,6 @@ interface FastifyReplyLike {
 @Injectable()
 export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
   private restore: (() => void) | undefined;
-  /** Whether requests from the server may have the header read from `rawHeaders` (see there). */
-  private readonly readsRawHeaders: boolean;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -58,9 +52,7 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
     @Inject(GLOBAL_INTERCEPTOR) private readonly globalInterceptor: boolean,
-  ) {
-    this.readsRawHeaders = joinsRepeatedLines(options.header);
-  }
+  ) {}
 
   /**
    * Gives Fastify's routes the hook that settles `inject()` requests, unless the global
@@ -106,11 +98,10 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
   private hookFastify(): void {
     const instance = this.adapterHost.httpAdapter?.getInstance?.() as FastifyLike | undefined;
     if (typeof instance?.addHook !== 'function' || typeof instance.inject !== 'function') return;
-    const { header } = this.options;
     const onRequest: FastifyHook = (request, reply, done) => {
       // Requests that came through the server are settled already.
       if (currentTransactionStore() !== undefined) return done();
-      const store = this.settle(request.raw, reply.raw, readTransactionHeader(request.raw, header));
+      const store = this.settle(request.raw, reply.raw);
       if (store === undefined) {
         reply.hijack();
         return;
@@ -132,13 +123,7 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
     request: IncomingMessage,
     response: ServerResponse,
   ): boolean {
-    const { header } = this.options;
-    // Node.js builds `request.headers` on first access; Fastify's own path never asks for it, so
-    // reading the raw lines spares its requests that work (Express builds it anyway).
-    const incoming = this.readsRawHeaders
-      ? readRawTransactionHeader(request.rawHeaders, header)
-      : readTransactionHeader(request, header);
-    const store = this.settle(request, response, incoming);
+    const store = this.settle(request, response);
     if (store === undefined) return true;
     return this.context.enter(
       store,
@@ -148,16 +133,12 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The unit of work of a request whose header value (`readTransactionHeader()`) is `incoming`,
-   * its ID echoed on the response; `undefined` when the request is turned away, with the 400
-   * answered here.
+   * The unit of work of a request, its ID echoed on the response; `undefined` when the request is
+   * turned away, with the 400 answered here.
    */
-  private settle(
-    request: IncomingMessage,
-    response: ServerResponse,
-    incoming: string | null | undefined,
-  ): TransactionStore | undefined {
+  private settle(request: IncomingMessage, response: ServerResponse): TransactionStore | undefined {
     const { header, echo, tagClientId } = this.options;
+    const incoming = readTransactionHeader(request, header);
     const trusted = this.policy.trusts(request);
     const id = this.policy.settle(incoming, trusted);
     if (id === REJECTED) {

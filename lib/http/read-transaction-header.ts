@@ -1,4 +1,4 @@
-import { IncomingMessage, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** The parts of an incoming request (Node.js, Express, Fastify) that carry its headers. */
 export interface IncomingHeaders {
@@ -30,45 +30,4 @@ function countHeaderLines(rawHeaders: readonly string[] | undefined, name: strin
     if (key.length === name.length && key.toLowerCase() === name) count++;
   }
   return count;
-}
-
-/**
- * The same as `readTransactionHeader()` for a request Node.js parsed, read from its `rawHeaders`
- * alone: `request.headers` is an object Node.js builds on first access, one header line at a
- * time, which a request that nothing else asks for headers never pays for. Only for a header whose
- * repeated lines Node.js joins (`joinsRepeatedLines()`), where both reads agree.
- */
-export function readRawTransactionHeader(
-  rawHeaders: readonly string[],
-  name: string,
-): string | null | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const key = rawHeaders[i];
-    // Names differ in length far more often than not: compare lengths before any lower-casing.
-    if (key.length !== name.length || (key !== name && key.toLowerCase() !== name)) continue;
-    if (value !== undefined) return null;
-    value = rawHeaders[i + 1];
-  }
-  return value;
-}
-
-/**
- * Whether Node.js joins repeated lines of header `name` into one value, as it does for headers it
- * has no rule for (`x-transaction-id`), so that `readRawTransactionHeader()` reads what
- * `readTransactionHeader()` would. Some headers it does not join: it keeps the first line of
- * `user-agent`, joins `cookie` with "; ", makes an array of `set-cookie`. Asked of Node.js itself,
- * once, on a request made up for it.
- */
-export function joinsRepeatedLines(name: string): boolean {
-  try {
-    const probe = new IncomingMessage(undefined as never) as IncomingMessage & {
-      // What Node.js's parser calls with the lines it read (undocumented, in every Node.js).
-      _addHeaderLines(lines: string[], count: number): void;
-    };
-    probe._addHeaderLines([name, 'a', name, 'b', 'Other', 'c'], 6);
-    return probe.headers[name] === 'a, b' && probe.rawHeaders.length === 6;
-  } catch {
-    return false;
-  }
 }

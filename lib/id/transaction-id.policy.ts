@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  DEFAULT_ID_PATTERN,
   RESOLVED_TRANSACTION_OPTIONS,
   SENTRY_TAG_MAX_LENGTH,
 } from '../transaction.internal-constants.js';
 import { defaultValidate } from '../options/transaction-options.js';
-import { isDefaultId } from './default-id.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 
 /**
@@ -77,7 +77,7 @@ export class TransactionIdPolicy {
   isValid(value: unknown): value is string {
     // The default pattern is stricter than SAFE_ID and the tag limit: one test is enough.
     if (this.options.validate === defaultValidate) {
-      return typeof value === 'string' && isDefaultId(value);
+      return typeof value === 'string' && DEFAULT_ID_PATTERN.test(value);
     }
     return (
       typeof value === 'string' &&

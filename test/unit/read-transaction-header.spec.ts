@@ -2,11 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import 'reflect-metadata';
-import {
-  joinsRepeatedLines,
-  readRawTransactionHeader,
-  readTransactionHeader,
-} from '../../lib/http/read-transaction-header.js';
+import { readTransactionHeader } from '../../lib/http/read-transaction-header.js';
 import { TransactionIdPolicy } from '../../lib/index.js';
 import { REJECTED } from '../../lib/id/transaction-id.policy.js';
 import { compileTransactionModule } from './support/testing-module.js';
@@ -124,35 +120,6 @@ describe('readTransactionHeader on requests parsed by Node.js', () => {
     } finally {
       await moduleRef.close();
     }
-  });
-});
-
-describe('readRawTransactionHeader, which reads rawHeaders alone', () => {
-  it.each([
-    [['X-Other: 1']],
-    [['X-Transaction-ID: abc-123']],
-    [['x-transaction-id: ']],
-    [['x-transaction-id: abc', 'x-transaction-id: def']],
-    [['X-Transaction-Id: abc', 'x-transaction-id: def']],
-    [['x-transaction-id: abc', 'x-transaction-id: abc']],
-    [['x-transaction-id: tenant-a,user-b']],
-    [['x-transaction-id: a,b', 'x-transaction-id-origin: gateway', 'x-transaction: other']],
-    [['X-TRANSACTION-ID: a', 'X-Request-Id: r-1']],
-  ])('reads what readTransactionHeader reads from %j', async (lines) => {
-    const request = await receive(lines);
-    const expected = readTransactionHeader(request, 'x-transaction-id');
-
-    expect(readRawTransactionHeader(request.rawHeaders, 'x-transaction-id')).toBe(expected);
-  });
-
-  it('is used only for headers whose repeated lines Node.js joins with ", "', () => {
-    expect(joinsRepeatedLines('x-transaction-id')).toBe(true);
-    expect(joinsRepeatedLines('x-request-id')).toBe(true);
-    // Node.js keeps the first line of these, joins cookies with "; ", makes set-cookie an array.
-    expect(joinsRepeatedLines('user-agent')).toBe(false);
-    expect(joinsRepeatedLines('authorization')).toBe(false);
-    expect(joinsRepeatedLines('cookie')).toBe(false);
-    expect(joinsRepeatedLines('set-cookie')).toBe(false);
   });
 });
 
