@@ -65,7 +65,8 @@ export async function countInstructions(
   const sequence = requestMix(mix);
   const { port } = new URL(server.url);
   const pid = String(server.pid);
-  const control = (...args) => execFileSync('callgrind_control', [...args, pid], { stdio: 'ignore' });
+  const control = (...args) =>
+    execFileSync('callgrind_control', [...args, pid], { stdio: 'ignore' });
   let sent = 0;
   let failed = 0;
   const send = ({ path, headers }) =>
