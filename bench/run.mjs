@@ -68,14 +68,22 @@ const HELP = `Usage: node bench/run.mjs [options]
   --mix half|with|without  requests with a valid ID, without, or alternating (default half)
   --only <names>           comma-separated variants (see bench/README.md); default all
   --adapters <names>       express,fastify (default both)
-  --aa <variant|none>      run a second copy of <variant> for A/A noise (default sentry)
+  --aa <variant|none>      run a second copy of <variant> for A/A noise (default sentry;
+                           bare when --parts is instructions alone)
   --pin                    servers on CPU 1, this load generator (and downstream) on CPU 0
   --parts <list>           timing,memory,micro (default all three), instructions (callgrind
-                           instruction counts per request: repeatable without Sentry, where
-                           timings are noisy; slow, needs valgrind)
+                           instruction counts per request in steady state: repeatable without
+                           Sentry, where timings are noisy; slow, needs valgrind)
+  --instruction-warmup <n> requests before counting, instrumentation off (default 30000: past
+                           V8's compilation waves)
+  --instruction-windows <n>
+                           windows counted one by one after the warm-up (default 5)
   --instruction-requests <n>
-                           requests counted per server by --parts instructions (default 5000)
-  --instruction-warmup <n> requests before counting (default 6000)
+                           requests per window (default 1600)
+  --instruction-compile    also count the warm-up itself (compilation and first requests: what
+                           a short-lived process pays; slower, the warm-up runs instrumented)
+  --instruction-keep       keep the callgrind dumps of the windows in bench/results/callgrind/
+                           (for callgrind_annotate and per-function diffs)
   --memory-requests <n>    requests of the memory check (default 200000; smoke 2000)
   --memory-variants <list> variants of the memory check (default ${MEMORY_VARIANTS.join(',')})
   --micro-time <ms>        tinybench time per task (default 500; smoke 20)
@@ -105,6 +113,9 @@ const { values: argv } = parseArgs({
     'memory-variants': { type: 'string' },
     'instruction-requests': { type: 'string' },
     'instruction-warmup': { type: 'string' },
+    'instruction-windows': { type: 'string' },
+    'instruction-compile': { type: 'boolean', default: false },
+    'instruction-keep': { type: 'boolean', default: false },
     'micro-time': { type: 'string' },
     profile: { type: 'string' },
     'node-flags': { type: 'string' },
@@ -143,14 +154,18 @@ const options = {
   connections: int(argv.connections, smoke ? 10 : argv.mode === 'side-by-side' ? 10 : 50),
   mix: argv.mix ?? 'half',
   adapters: list(argv.adapters) ?? ['express', 'fastify'],
-  aa: argv.aa ?? 'sentry',
+  // Instruction counts alone: the A/A pair that repeats (Sentry's counts do not, see README).
+  aa: argv.aa ?? (argv.parts?.trim() === 'instructions' ? 'bare' : 'sentry'),
   pin: argv.pin,
   parts: new Set(list(argv.parts) ?? ['timing', 'memory', 'micro']),
   memoryRequests: int(argv['memory-requests'], smoke ? 2_000 : 200_000),
   memoryVariants: list(argv['memory-variants']) ?? MEMORY_VARIANTS,
   microTime: int(argv['micro-time'], smoke ? 20 : 500),
-  instructionRequests: int(argv['instruction-requests'], 5_000),
-  instructionWarmup: int(argv['instruction-warmup'], 6_000),
+  instructionRequests: int(argv['instruction-requests'], 1_600),
+  instructionWarmup: int(argv['instruction-warmup'], 30_000),
+  instructionWindows: int(argv['instruction-windows'], 5),
+  instructionCompile: argv['instruction-compile'],
+  instructionKeep: argv['instruction-keep'],
   profile: list(argv.profile),
   nodeFlags: argv['node-flags']?.split(/\s+/).filter(Boolean) ?? [],
   smoke,
@@ -206,6 +221,8 @@ function machine() {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     platform: `${os.platform()} ${os.release()}`,
     node: process.version,
+    // The runner starts every server with the node it runs on: say which one.
+    nodePath: process.execPath,
     versions: Object.fromEntries(
       [
         '@nestjs/core',
@@ -468,10 +485,21 @@ async function runMicro() {
 }
 
 /**
- * V8's heap grows, and collects, by how fast the program ran in wall time: under callgrind, with
- * other work on the machine, that changed the count by a third. A fixed schedule makes it repeat.
+ * What makes a count repeat. V8's heap grows, and collects, by how fast the program ran in wall
+ * time: under callgrind, with other work on the machine, that changed the count by a third; a
+ * fixed schedule makes it repeat. Compilation, OSR and scavenges on other threads would finish at
+ * times that depend on the scheduler; fixed seeds make hash tables and `Math.random` the same in
+ * every run.
  */
-const INSTRUCTION_FLAGS = ['--predictable-gc-schedule'];
+const INSTRUCTION_FLAGS = [
+  '--predictable-gc-schedule',
+  '--no-concurrent-recompilation',
+  '--no-concurrent-sparkplug',
+  '--no-concurrent-osr',
+  '--no-parallel-scavenge',
+  '--hash-seed=1',
+  '--random-seed=1',
+];
 
 /**
  * Instructions per request of every cell, each server run under callgrind after a correctness
@@ -495,20 +523,27 @@ async function runInstructions(cells) {
           wrap,
           timeoutMs: 20 * 60_000,
         });
-        record.check = await checkServer(server.url, variant);
+        record.check = await checkServer(server.url, variant, { timeoutMs: 10 * 60_000 });
         if (!record.check.ok)
           throw new Error(`correctness check failed: ${record.check.failures.join('; ')}`);
         Object.assign(
           record,
           await countInstructions(server, dir, {
             warmup: options.instructionWarmup,
+            windows: options.instructionWindows,
             requests: options.instructionRequests,
-            connections: 4,
             mix: options.mix,
+            compile: options.instructionCompile,
+            keep: options.instructionKeep
+              ? `${adapter}-${variant.name.replace(/[^a-z0-9-]+/gi, '_')}`
+              : undefined,
           }),
         );
+        const k = (x) => (x / 1000).toFixed(1);
         log(
-          `instructions ${adapter}:${variant.name}: ${(record.instructions / 1000).toFixed(1)} k/req`,
+          `instructions ${adapter}:${variant.name}: ${k(record.instructions)} k/req ` +
+            `(windows ${record.windows.map(k).join(' ')}` +
+            `${record.compile === undefined ? '' : `; warm-up ${k(record.compile)}`})`,
         );
       } catch (error) {
         record.error = String(error?.message ?? error).slice(0, 2000);
@@ -556,6 +591,7 @@ async function main() {
     options: { ...options, parts: [...options.parts] },
     machine: machine(),
   };
+  log(`node ${process.version} (${process.execPath}) runs the servers`);
   log(`snapshot of dist/ …`);
   env.dist = await snapshotDist(ROOT, log);
   pruneSnapshots(ROOT, env.dist.dir);
@@ -776,7 +812,7 @@ function renderMarkdown(report) {
   );
   out.push('');
   out.push(
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; Nest ${m.versions['@nestjs/core']}, ` +
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (\`${m.nodePath}\`); Nest ${m.versions['@nestjs/core']}, ` +
       `Express ${m.versions.express}, Fastify ${m.versions.fastify}, @sentry/node ${m.versions['@sentry/node']}, nestjs-cls ${m.versions['nestjs-cls']}. ` +
       `Build ${report.dist}.`,
   );
@@ -822,7 +858,7 @@ function renderMarkdown(report) {
   if (report.instructions) {
     out.push('');
     out.push(
-      `### Instructions per request (callgrind; ${options.instructionRequests} requests counted after ${options.instructionWarmup} warm-up requests; > 1 = variant cheaper)`,
+      `### Instructions per request in steady state (callgrind; median of ${options.instructionWindows} windows of ${options.instructionRequests} requests after ${options.instructionWarmup} warm-up requests, one keep-alive connection; > 1 = variant cheaper)`,
     );
     out.push('');
     out.push(instructionsTables(report.instructions, report.instructionComparisons ?? [], !smoke));

@@ -15,7 +15,7 @@ const PLAN = [
   ...Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'invalid' : 'too-long')),
 ];
 
-function get(agent, url, headers) {
+function get(agent, url, headers, timeoutMs = 30_000) {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent, headers }, (response) => {
       let body = '';
@@ -25,7 +25,7 @@ function get(agent, url, headers) {
         resolve({ status: response.statusCode, headers: response.headers, body }),
       );
     });
-    request.setTimeout(30_000, () => request.destroy(new Error('timeout')));
+    request.setTimeout(timeoutMs, () => request.destroy(new Error('timeout')));
     request.on('error', reject);
   });
 }
@@ -33,9 +33,10 @@ function get(agent, url, headers) {
 /**
  * Sends 200 concurrent requests to `GET /check` (valid IDs, none, invalid ones) and one to the timed
  * route, and verifies every answer against what the variant must do (`variant.expect`). Resolves
- * with `{ ok, requests, failures: string[] }` (at most 5 failures listed).
+ * with `{ ok, requests, failures: string[] }` (at most 5 failures listed). `timeoutMs`: per request
+ * (default 30 s; a cold server under valgrind on a busy machine needs more).
  */
-export async function checkServer(baseUrl, variant) {
+export async function checkServer(baseUrl, variant, { timeoutMs } = {}) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: PLAN.length });
   const failures = [];
   const fail = (message) => {
@@ -59,6 +60,7 @@ export async function checkServer(baseUrl, variant) {
           agent,
           `${baseUrl}/check`,
           sent === undefined ? {} : { [HEADER]: sent },
+          timeoutMs,
         );
         return { kind, sent, response };
       }),
@@ -104,7 +106,7 @@ export async function checkServer(baseUrl, variant) {
     }
 
     // The timed route itself, with the ID that the load sends.
-    const timed = await get(agent, `${baseUrl}/`, { [HEADER]: SENT_ID });
+    const timed = await get(agent, `${baseUrl}/`, { [HEADER]: SENT_ID }, timeoutMs);
     const body = timed.status === 200 ? JSON.parse(timed.body) : {};
     const wanted = variant.expect === 'none' ? NO_ID : SENT_ID;
     if (timed.status !== 200 || body.id !== wanted) {

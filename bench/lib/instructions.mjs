@@ -3,12 +3,19 @@
 // counts the instructions the server executes: for a server without time-driven work (no Sentry),
 // the same count for the same code and load whatever else the machine does. It weighs every
 // instruction alike (a cache miss costs nothing), so it complements the timings rather than
-// replacing them. A server under callgrind is ~50× slower: opt-in, `--parts instructions`.
+// replacing them.
+//
+// What is counted is the steady state: the server runs under valgrind with instrumentation off
+// (`--instr-atstart=no`, ~5× slower rather than ~50×) through a long warm-up, past V8's
+// compilation waves; instrumentation is switched on while the server is idle, then windows of
+// requests are counted one by one. Windows that agree show the count is past the JIT; the
+// compile and warm-up cost is a separate, optional figure (`compile`).
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestMix } from './load.mjs';
+import { median } from './stats.mjs';
 
 /** Whether valgrind (with callgrind_control) is installed. */
 export function callgrindAvailable() {
@@ -21,35 +28,47 @@ export function callgrindAvailable() {
   }
 }
 
-/** The command prefix that runs a server under callgrind, its profile files under `dir`. */
+/**
+ * The command prefix that runs a server under callgrind, its profile files under `dir`, with
+ * instrumentation off until `countInstructions()` switches it on.
+ */
 export function callgrindWrap(dir) {
   mkdirSync(dir, { recursive: true });
   // `--callgrind-out-file` with %p: one file per process, parts (.1, .2…) per dump.
-  return ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(dir, 'callgrind.%p')}`];
+  return [
+    'valgrind',
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    `--callgrind-out-file=${join(dir, 'callgrind.%p')}`,
+  ];
 }
 
 /**
- * Counts the instructions `server` (started with `callgrindWrap(dir)`) executes for `requests`
- * requests after `warmup` requests (which let V8 optimise the hot code): the counters are zeroed
- * after the warm-up and dumped after the last response. One steady stream over `connections`
- * kept-alive sockets, warm-up and count alike: how many requests the server finds waiting at once
- * changes its per-request work, so the load never pauses or reconnects in between. Resolves with
- * instructions per request.
+ * Counts the instructions `server` (started with `callgrindWrap(dir)`) executes per request in
+ * steady state: `warmup` requests with instrumentation off, then, with the server idle,
+ * instrumentation on and `windows` windows of `requests` requests, each counted alone (zeroed
+ * before, dumped after). One kept-alive connection, one request at a time: how many requests a
+ * server finds waiting changes its per-request work, and V8's and Node's queues stay the same.
+ * With `compile`, the warm-up is counted too (instrumentation on from its first request): the
+ * JIT's and the first requests' cost, a figure for short-lived processes. With `keep`, the dumps
+ * stay in `dir` (for callgrind_annotate) as `<label>.<window>.out`.
+ *
+ * Resolves with `{ instructions, windows, requests, compile? }` (instructions per request: the
+ * median of the windows).
  */
-export async function countInstructions(server, dir, { warmup, requests, connections, mix }) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+export async function countInstructions(
+  server,
+  dir,
+  { warmup, windows, requests, mix, compile = false, keep },
+) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const sequence = requestMix(mix);
   const { port } = new URL(server.url);
+  const pid = String(server.pid);
+  const control = (...args) =>
+    execFileSync('callgrind_control', [...args, pid], { stdio: 'ignore' });
   let sent = 0;
   let failed = 0;
-  /** The next request of the stream; zeroes the counters once the warm-up is sent. */
-  const next = () => {
-    if (sent === warmup + requests) return undefined;
-    if (sent === warmup) {
-      execFileSync('callgrind_control', ['--zero', String(server.pid)], { stdio: 'ignore' });
-    }
-    return sequence[sent++ % sequence.length];
-  };
   const send = ({ path, headers }) =>
     new Promise((resolve) => {
       const request = http.get({ host: '127.0.0.1', port, path, headers, agent }, (response) => {
@@ -62,30 +81,53 @@ export async function countInstructions(server, dir, { warmup, requests, connect
         resolve();
       });
     });
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      for (let request = next(); request !== undefined; request = next()) await send(request);
-    }),
-  );
-  execFileSync('callgrind_control', ['--dump', String(server.pid)], { stdio: 'ignore' });
-  agent.destroy();
+  const sendMany = async (amount) => {
+    for (let i = 0; i < amount; i++) await send(sequence[sent++ % sequence.length]);
+  };
+  const dumpedPerRequest = (label, amount) => {
+    control('--dump');
+    return readDumpedTotal(dir, server.pid, keep && `${keep}.${label}`) / amount;
+  };
+
+  const result = { windows: [], requests };
+  try {
+    if (compile) {
+      control('--instr=on');
+      control('--zero');
+    }
+    await sendMany(warmup);
+    if (compile) result.compile = dumpedPerRequest('warmup', warmup);
+    else control('--instr=on');
+    for (let window = 1; window <= windows; window++) {
+      control('--zero');
+      await sendMany(requests);
+      result.windows.push(dumpedPerRequest(window, requests));
+    }
+  } finally {
+    agent.destroy();
+  }
   if (failed > 0) throw new Error(`${failed} requests failed`);
-  return { instructions: readDumpedTotal(dir, server.pid) / requests, requests };
+  result.instructions = median(result.windows);
+  return result;
 }
 
-/** Sum of the `totals:` of the dumps of process `pid` (one per thread); removes the files. */
-function readDumpedTotal(dir, pid) {
+/**
+ * Sum of the `totals:` of the dumps of process `pid` so far (one per thread); removes the files,
+ * or renames them `<keep>.<n>.out` when `keep` is given.
+ */
+function readDumpedTotal(dir, pid, keep) {
   const parts = readdirSync(dir).filter((name) => name.startsWith(`callgrind.${pid}.`));
   if (parts.length === 0) throw new Error(`callgrind wrote no dump for ${pid} in ${dir}`);
   let total = 0;
-  for (const name of parts) {
+  parts.forEach((name, i) => {
     const text = readFileSync(join(dir, name), 'utf8');
     const match = /^(?:totals|summary): (\d+)/m.exec(text);
     if (!match) throw new Error(`no totals in ${name}`);
     total += Number(match[1]);
-  }
+    if (keep) renameSync(join(dir, name), join(dir, `${keep}.${i}.out`));
+  });
   for (const name of readdirSync(dir)) {
-    if (name.startsWith(`callgrind.${pid}`)) rmSync(join(dir, name));
+    if (name.startsWith(`callgrind.${pid}.`)) rmSync(join(dir, name));
   }
   return total;
 }

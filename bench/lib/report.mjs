@@ -237,15 +237,21 @@ export function compareInstructions(records, adapter, comparison) {
 /** Markdown tables of the instruction counts and their comparisons. */
 export function instructionsTables(records, comparisons, judged) {
   const thousands = (x) => (x / 1000).toFixed(1);
+  const compiled = records.some((r) => r.compile !== undefined);
   const lines = [
-    '| Adapter | Variant | instructions/req (k) | requests counted |',
-    '| --- | --- | ---: | ---: |',
+    `| Adapter | Variant | instructions/req (k) | windows (k) | window spread |${compiled ? ' warm-up, compilation included (k/req) |' : ''}`,
+    `| --- | --- | ---: | --- | ---: |${compiled ? ' ---: |' : ''}`,
   ];
   for (const r of records) {
+    if (r.error) {
+      lines.push(`| ${r.adapter} | ${r.variant} | failed: ${r.error.split('\n')[0]} | — | — |`);
+      continue;
+    }
+    // How far the windows lie apart: the count is steady state only if they agree.
+    const spreadPct = ((Math.max(...r.windows) - Math.min(...r.windows)) / r.instructions) * 100;
     lines.push(
-      r.error
-        ? `| ${r.adapter} | ${r.variant} | failed: ${r.error.split('\n')[0]} | — |`
-        : `| ${r.adapter} | ${r.variant} | ${thousands(r.instructions)} | ${r.requests} |`,
+      `| ${r.adapter} | ${r.variant} | ${thousands(r.instructions)} | ${r.windows.map(thousands).join(' ')} | ${spreadPct.toFixed(2)} % |` +
+        (compiled ? ` ${r.compile === undefined ? '—' : thousands(r.compile)} |` : ''),
     );
   }
   lines.push(
