@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransactionModule } from 'nestjs-transaction-id';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
-import { summary } from '../fixtures/sentry-events.js';
 import { OrdersResolver } from './support/orders.resolver.js';
+import { graphql, queriesAndMutationsSuite } from './support/queries.suite.js';
 
 // GraphQL on Apollo (Express) with nothing but forRoot(): a query or mutation is an HTTP request,
 // one ID for all its resolvers; a subscription over graphql-ws takes its connection's ID, and
@@ -51,44 +51,7 @@ afterAll(async () => {
   await sentry?.close();
 });
 
-async function graphql(query: string, id: string) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', [HEADER]: id },
-    body: JSON.stringify({ query }),
-  });
-  return {
-    echoed: response.headers.get(HEADER),
-    body: (await response.json()) as { data?: Record<string, { n: number; id: string }> },
-  };
-}
-
-describe('queries and mutations', () => {
-  it('100 concurrent queries: every resolver sees its own request ID, echoed', async () => {
-    const results = await Promise.all(
-      Array.from({ length: 100 }, (_, n) =>
-        graphql(`{ a: order(n: ${n}) { n id } b: order(n: ${n + 1000}) { n id } }`, `gql-${n}`),
-      ),
-    );
-    results.forEach(({ echoed, body }, n) => {
-      expect(echoed).toBe(`gql-${n}`);
-      expect(body.data).toEqual({
-        a: { n, id: `gql-${n}` },
-        b: { n: n + 1000, id: `gql-${n}` },
-      });
-    });
-  });
-
-  it('a failing resolver is reported once, with the request ID', async () => {
-    sentry.clear();
-    await graphql('{ order(n: -1) { n } }', 'gql-failing');
-    await sentry.waitFor(() => sentry.eventsFor('gql-failing').length > 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(sentry.eventsFor('gql-failing').map(summary)).toEqual([
-      'order -1 failed in gql-failing',
-    ]);
-  });
-});
+queriesAndMutationsSuite('Apollo (Express)', 'gql', () => ({ url, sentry }));
 
 describe('subscriptions over graphql-ws', () => {
   function subscriber(connectionUrl: string) {
@@ -115,8 +78,8 @@ describe('subscriptions over graphql-ws', () => {
     // Let the subscriptions start before publishing.
     await new Promise((resolve) => setTimeout(resolve, 200));
 
-    await graphql('mutation { place(n: 1) { n } }', 'gql-publisher');
-    await graphql('mutation { place(n: 2) { n } }', 'gql-publisher');
+    await graphql(url, 'mutation { place(n: 1) { n } }', 'gql-publisher');
+    await graphql(url, 'mutation { place(n: 2) { n } }', 'gql-publisher');
 
     await expect.poll(() => browser.events.length + other.events.length).toBe(4);
     expect(browser.events).toEqual([

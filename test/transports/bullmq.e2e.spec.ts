@@ -21,6 +21,7 @@ import {
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
 import { brokerReachable } from './support/broker.js';
+import { expectEachFailureReportedOnce } from './support/load-reports.js';
 
 // A producer (HTTP gateway with a queue from BullModule.registerQueue()) and a worker (a
 // standalone application with a @Processor), both with nothing but forRoot(), over the Redis on
@@ -322,23 +323,11 @@ describe.skipIf(!reachable)('BullMQ', () => {
     await expect.poll(() => attempts.size, { timeout: 20_000 }).toBe(200);
     for (const id of ids) expect(attempts.get(id)?.map((attempt) => attempt.id)).toEqual([id]);
     const failing = ids.filter((_, i) => i % 2 === 1);
-    const ofLoad = (events: Array<{ tags?: Record<string, unknown> }>) =>
-      events.filter((event) => String(event.tags?.transaction_id).startsWith('bullmq-load-'));
-    await sentry.waitFor((events) => ofLoad(events).length >= failing.length);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // Events of earlier tests may still arrive: only the load's, and any untagged one, count.
-    const reported = sentry.events
-      .filter((event) => event.tags?.transaction_id?.startsWith('bullmq-load-') ?? true)
-      .map((event) => ({
-        tag: event.tags?.transaction_id,
-        marker: event.tags?.marker,
-        message: event.exception?.values?.[0]?.value,
-      }));
-    expect(reported).toHaveLength(failing.length);
-    expect(new Set(reported.map(({ tag }) => tag))).toEqual(new Set(failing));
-    for (const { tag, marker, message } of reported) {
-      expect(marker).toBe(tag);
-      expect(message).toBe(`job failed for ${tag}`);
-    }
+    await expectEachFailureReportedOnce(
+      sentry,
+      'bullmq-load-',
+      failing,
+      (id) => `job failed for ${id}`,
+    );
   });
 });

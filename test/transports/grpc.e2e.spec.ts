@@ -45,6 +45,7 @@ import {
 } from 'nestjs-transaction-id';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
+import { expectEachFailureReportedOnce } from './support/load-reports.js';
 
 // A real gRPC server (ServerGrpc) and real clients (ClientGrpcProxy from a stock ClientsModule,
 // one made by hand, a plain @grpc/grpc-js client) over 127.0.0.1.
@@ -432,23 +433,11 @@ describe('gRPC', () => {
       else expect(answer).toMatchObject({ id: ids[i], marker: ids[i] });
     });
     const failing = ids.filter((_, i) => i % 2 === 1);
-    const ofLoad = (events: Array<{ tags?: Record<string, unknown> }>) =>
-      events.filter((event) => String(event.tags?.transaction_id).startsWith('grpc-load-'));
-    await sentry.waitFor((events) => ofLoad(events).length >= failing.length);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // Events of earlier tests may still arrive: only the load's, and any untagged one, count.
-    const reported = sentry.events
-      .filter((event) => event.tags?.transaction_id?.startsWith('grpc-load-') ?? true)
-      .map((event) => ({
-        tag: event.tags?.transaction_id,
-        marker: event.tags?.marker,
-        message: event.exception?.values?.[0]?.value,
-      }));
-    expect(reported).toHaveLength(failing.length);
-    expect(new Set(reported.map(({ tag }) => tag))).toEqual(new Set(failing));
-    for (const { tag, marker, message } of reported) {
-      expect(marker).toBe(tag);
-      expect(message).toBe(`work failed for ${tag}`);
-    }
+    await expectEachFailureReportedOnce(
+      sentry,
+      'grpc-load-',
+      failing,
+      (id) => `work failed for ${id}`,
+    );
   });
 });

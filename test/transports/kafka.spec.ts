@@ -28,6 +28,7 @@ import { TransactionId, TransactionModule } from 'nestjs-transaction-id';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
 import { eachMessagePayload, throughTheWire } from './support/kafka-wire.js';
+import { expectEachFailureReportedOnce } from './support/load-reports.js';
 
 // No Kafka broker runs here. Everything of Nest and kafkajs runs for real except the broker:
 // ClientKafka (send/emit, its serializer, publish/dispatchEvent, the reply callback) and ServerKafka
@@ -317,23 +318,11 @@ describe('Kafka (no broker: kafkajs encoding and Nest client and server code pat
       else expect(answer).toEqual({ id: ids[i] });
     });
     const failing = ids.filter((_, i) => i % 2 === 1);
-    const ofLoad = (events: Array<{ tags?: Record<string, unknown> }>) =>
-      events.filter((event) => String(event.tags?.transaction_id).startsWith('kafka-load-'));
-    await sentry.waitFor((events) => ofLoad(events).length >= failing.length);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // Events of earlier tests may still arrive: only the load's, and any untagged one, count.
-    const reported = sentry.events
-      .filter((event) => event.tags?.transaction_id?.startsWith('kafka-load-') ?? true)
-      .map((event) => ({
-        tag: event.tags?.transaction_id,
-        marker: event.tags?.marker,
-        message: event.exception?.values?.[0]?.value,
-      }));
-    expect(reported).toHaveLength(failing.length);
-    expect(new Set(reported.map(({ tag }) => tag))).toEqual(new Set(failing));
-    for (const { tag, marker, message } of reported) {
-      expect(marker).toBe(tag);
-      expect(message).toBe(`work failed for ${tag}`);
-    }
+    await expectEachFailureReportedOnce(
+      sentry,
+      'kafka-load-',
+      failing,
+      (id) => `work failed for ${id}`,
+    );
   });
 });
