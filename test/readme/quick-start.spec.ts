@@ -9,7 +9,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +23,7 @@ import {
   root,
   RUN_TIMEOUT,
 } from '../package/support/scratch-package.js';
+import { freePorts } from '../fixtures/free-ports.js';
 
 interface Block {
   kind: string;
@@ -248,20 +248,6 @@ describe('the README Quick start', () => {
     RUN_TIMEOUT,
   );
 });
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<number>((resolve) =>
-          server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-        ),
-    ),
-  );
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 /** Waits until the service answers (with its ID header: the module is on), or fails. */
 async function waitForService(port: number, child: ChildProcess): Promise<void> {

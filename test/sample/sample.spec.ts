@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
+import { freePorts } from '../fixtures/free-ports.js';
 
 // `npm run sample` as a user runs it, in its exit-after-demo mode: it builds what is stale, starts
 // Spotlight (fixed port 8969) unless both services have a DSN, then orders and gateway, sends the
@@ -289,20 +290,6 @@ async function spotlightIsRunning(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<number>((resolve) =>
-          server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-        ),
-    ),
-  );
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
 
 function isListening(port: number): Promise<boolean> {

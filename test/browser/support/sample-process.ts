@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
+import { freePorts } from '../../fixtures/free-ports.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -65,18 +65,4 @@ export async function startSample(env: Record<string, string>): Promise<RunningS
     throw error;
   }
   return { gatewayUrl: `http://127.0.0.1:${gatewayPort}`, output: text, stop };
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<number>((resolve) =>
-          server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
-        ),
-    ),
-  );
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
 }
