@@ -12,6 +12,12 @@ export interface TransactionStore {
    * unit of work: that scope may still be claimed by work of its own.
    */
   readonly inherited?: true;
+  /**
+   * Set on the unit of work of a message the policy turned away (option `invalid: 'reject'` or
+   * `require`): its guards run under a fresh ID, then `TransactionInterceptor` answers a request
+   * with this error and drops an event, and the handler never runs.
+   */
+  readonly refusal?: Error;
 }
 
 /**

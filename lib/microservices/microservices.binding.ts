@@ -1,8 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { RESOLVED_TRANSACTION_OPTIONS } from '../transaction.internal-constants.js';
+import {
+  GLOBAL_INTERCEPTOR,
+  RESOLVED_TRANSACTION_OPTIONS,
+} from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
-import { REJECTED } from '../id/transaction-id.policy.js';
+import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
 import { forwardableId } from '../http/propagation-targets.js';
 import { importOptional } from '../utils/import-optional.js';
@@ -41,11 +44,15 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
   private subscription: { unsubscribe(): void } | undefined;
   /** Client classes of `@nestjs/microservices`, once it is loaded; `undefined` without it. */
   private microservices: Record<string, unknown> | undefined;
+  /** `RpcException` of `@nestjs/microservices`, what a refused request is answered with. */
+  private rpcException: (new (error: object) => Error) | undefined;
 
   constructor(
     private readonly modules: ModulesContainer,
     private readonly work: UnitOfWork,
+    private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
+    @Inject(GLOBAL_INTERCEPTOR) private readonly globalInterceptor: boolean,
   ) {
     // The application's own carriers first: they may replace a built-in one.
     this.carriers = [...options.carriers, ...BUILT_IN_CARRIERS];
@@ -58,6 +65,7 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
       .subscribe((server) => this.bindServer(server));
     this.microservices = await importOptional('@nestjs/microservices');
     if (this.microservices === undefined) return;
+    this.rpcException = this.microservices.RpcException as typeof this.rpcException;
     for (const module of this.modules.values()) {
       for (const { instance } of module.providers.values()) {
         if (isClientProxy(instance) && this.carrierOfClient(instance) !== undefined) {
@@ -99,12 +107,20 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
 
     server.setOnProcessingStartHook((transportId, context, done) => {
       const incoming = carrier === undefined ? undefined : readSafely(carrier, context, header);
-      const result = this.work.begin(incoming, { transport, context }, () =>
-        previous.call(server, transportId, context, done),
-      );
-      if (result !== REJECTED) return result;
-      // TODO(issue 12): answer request/response messages with an error the sender sees.
-      this.logger.warn(`A ${transport} message with an invalid ${header} was refused.`);
+      const handle = () => previous.call(server, transportId, context, done);
+      const store = this.work.settle(incoming, { transport, context });
+      if (store !== REJECTED) return this.work.run(store, handle);
+      const reason = `${incoming === undefined ? 'no' : 'an invalid'} ${header}`;
+      if (this.globalInterceptor && this.rpcException !== undefined) {
+        // Guards run under a fresh ID, then the interceptor answers or drops; no handler runs.
+        const refusal = new this.rpcException({
+          status: 'error',
+          message: `Refused: the message came with ${reason}; send one valid transaction ID.`,
+        });
+        return this.work.run({ id: this.policy.generate(), refusal }, handle);
+      }
+      // Without the interceptor nothing can answer before the handler: the message is dropped.
+      this.logger.warn(`A ${transport} message with ${reason} was dropped.`);
       return undefined;
     });
   }

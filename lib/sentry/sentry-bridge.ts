@@ -268,9 +268,27 @@ function scrubIncomingId(headers: Record<string, string>, header: string, id: st
   }
 }
 
-/** Whether an exception is a failure worth an event rather than an intended answer. */
+/**
+ * Whether an exception is a failure worth an event rather than an intended answer:
+ * `HttpException`s below 500 and `RpcException`s (a message handler's way to answer with an
+ * error, which carries no status) are answers.
+ */
 export function isReportable(exception: unknown): boolean {
-  return !(exception instanceof HttpException) || exception.getStatus() >= 500;
+  if (exception instanceof HttpException) return exception.getStatus() >= 500;
+  return !isRpcException(exception);
+}
+
+/**
+ * Whether `exception` is an `RpcException` of `@nestjs/microservices` (or extends one), known by
+ * its class name: the package is optional, and an application may hold more than one copy.
+ */
+function isRpcException(exception: unknown): boolean {
+  if (!(exception instanceof Error)) return false;
+  for (let proto = Object.getPrototypeOf(exception); proto !== Error.prototype && proto !== null;) {
+    if (proto.constructor?.name === 'RpcException') return true;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return false;
 }
 
 // The SDK marks what it captured with this property; it drops a second capture of the same

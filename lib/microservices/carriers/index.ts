@@ -1,5 +1,15 @@
 import type { TransportCarrier } from '../transport-carrier.js';
+import { mqttCarrier } from './mqtt.carrier.js';
+import { natsCarrier } from './nats.carrier.js';
+import { redisCarrier } from './redis.carrier.js';
+import { rmqCarrier } from './rmq.carrier.js';
 import { tcpCarrier } from './tcp.carrier.js';
 
 /** The carriers of the transports `@nestjs/microservices` ships, one file each. */
-export const BUILT_IN_CARRIERS: readonly TransportCarrier[] = [tcpCarrier];
+export const BUILT_IN_CARRIERS: readonly TransportCarrier[] = [
+  tcpCarrier,
+  redisCarrier,
+  natsCarrier,
+  rmqCarrier,
+  mqttCarrier(),
+];
