@@ -28,6 +28,6 @@ describe.skipIf(!(await brokerReachable('NATS', URL)))('NATS', () => {
         await connection.close();
       }
     },
-    hostile: ['a'.repeat(5_000), 'not valid!', 'é-accent', '<script>alert(1)</script>'],
+    hostile: ['a'.repeat(5_000), 'not valid!', 'é-accent', 'tab\there', '\u0000nul', '<script>'],
   });
 });
