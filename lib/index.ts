@@ -11,3 +11,4 @@ export * from './http/transaction-http.error.js';
 export { TransactionIdPolicy } from './id/transaction-id.policy.js';
 export type { TransportCarrier } from './microservices/transport-carrier.js';
 export { TransactionForwarding } from './microservices/transaction-forwarding.js';
+export { mqttCarrier, type MqttCarrierOptions } from './microservices/carriers/mqtt.carrier.js';

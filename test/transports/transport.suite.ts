@@ -6,6 +6,7 @@ import {
   ClientProxyFactory,
 } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
+import type { TransactionModuleOptions } from 'nestjs-transaction-id';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SentryEnvelopeServer, type SentryEvent } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
@@ -31,6 +32,8 @@ export interface TransportUnderTest {
   readonly hybrid?: boolean;
   /** The gateway's client is registered with `ClientsModule.registerAsync()`. */
   readonly async?: boolean;
+  /** Options of the gateways' `forRoot()`. */
+  readonly gatewayOptions?: TransactionModuleOptions;
   /**
    * Emits event `data` to `pattern` of the server of `app` with a plain client of the transport's
    * own library, the header set by hand (`[name, value]` pairs; a name may repeat).
@@ -60,8 +63,11 @@ export function describeTransport(transport: TransportUnderTest): void {
     plain = await startReceiver(transport.server('plain'), { options: false });
     gateway = await startGateway(transport.client('receiver'), receiver.prefix, {
       async: transport.async,
+      options: transport.gatewayOptions,
     });
-    plainGateway = await startGateway(transport.client('plain'), plain.prefix);
+    plainGateway = await startGateway(transport.client('plain'), plain.prefix, {
+      options: transport.gatewayOptions,
+    });
     // Last: a receiver's logger becomes the process's.
     strictLog = new RecordingLogger();
     strict = await startReceiver(transport.server('strict'), {

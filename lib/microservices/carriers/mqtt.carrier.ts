@@ -32,6 +32,9 @@ export interface MqttCarrierOptions {
   envelope?: boolean;
 }
 
+/** How the metadata field of Nest's JSON packet starts. */
+const METADATA_KEY = '"metadata"';
+
 /** The ID an MQTT 5 packet takes, noted by the dispatch hook in the sender's async context. */
 const PENDING_ID = Symbol('nestjs-transaction-id:mqtt-id');
 
@@ -114,7 +117,7 @@ function userProperty(
 /** The ID in the packet metadata of a 3.1.1 envelope: `{ pattern, data, id?, metadata }`. */
 function readEnvelope(payload: unknown, header: string): string | null | undefined {
   // Most messages have none: look before parsing the body a second time.
-  if (!Buffer.isBuffer(payload) || !payload.includes(header)) return undefined;
+  if (!Buffer.isBuffer(payload) || !payload.includes(METADATA_KEY)) return undefined;
   let body: unknown;
   try {
     body = JSON.parse(payload.toString());
