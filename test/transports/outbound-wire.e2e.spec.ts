@@ -156,7 +156,9 @@ for (const transport of cases) {
         context = app.get(TransactionContext);
         client = app
           .get(TransactionForwarding)
-          .forward(ClientProxyFactory.create(transport.client(topic) as never));
+          .forward(
+            ClientProxyFactory.create(transport.client(topic) as never) as unknown as ClientProxy,
+          );
         subscriber = await transport.subscribe(topic);
       });
 

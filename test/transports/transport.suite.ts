@@ -120,6 +120,36 @@ export function describeTransport(transport: TransportUnderTest): void {
       expect(messagesOf(sentry.eventsFor(id))).toEqual(['guard failed']);
     });
 
+    it("pipe and interceptor failures are reported once, tagged; a filter's own report too", async () => {
+      const cases = { piped: 'pipe failed', intercepted: 'interceptor failed' } as const;
+      for (const [name, message] of Object.entries(cases)) {
+        const id = `${base}-${name}`;
+        const { error } = await viaGateway(gateway, `send/${name}`, id);
+        expect(error).toBeDefined();
+        await sentry.waitFor(() => sentry.eventsFor(id).length > 0);
+        await settle();
+        expect(messagesOf(sentry.eventsFor(id))).toEqual([message]);
+      }
+      const id = `${base}-filtered`;
+      const { error } = await viaGateway(gateway, 'send/filtered', id);
+      expect(error).toMatchObject({ message: 'handler failed behind a filter' });
+      await sentry.waitFor(() => sentry.eventsFor(id).length >= 2);
+      await settle();
+      const events = sentry.eventsFor(id);
+      expect(events.map((e) => e.message ?? messagesOf([e])[0]).toSorted()).toEqual([
+        'filter caught: handler failed behind a filter',
+        'handler failed behind a filter',
+      ]);
+    });
+
+    it('an RpcException is an answer: the sender gets it, Sentry does not', async () => {
+      const id = `${base}-answer`;
+      const { error } = await viaGateway(gateway, 'send/answer', id);
+      expect(error).toEqual({ status: 'error', message: 'no such order' });
+      await settle();
+      expect(sentry.eventsFor(id)).toEqual([]);
+    });
+
     it('200 concurrent messages, half failing: none lost, duplicated or crossed', async () => {
       const idOf = (n: number) => `${base}-c${n}`;
       const results = await Promise.all(

@@ -49,8 +49,8 @@ const PENDING_ID = Symbol('nestjs-transaction-id:mqtt-id');
  *
  * @publicApi
  */
-export function mqttCarrier(options: MqttCarrierOptions = {}): TransportCarrier {
-  const envelope = options.envelope === true;
+export function mqttCarrier(settings: MqttCarrierOptions = {}): TransportCarrier {
+  const envelope = settings.envelope === true;
   const carrier: TransportCarrier<MqttContextLike, MqttClient> = {
     transport: 'mqtt',
     transportId: 3, // Transport.MQTT
