@@ -1,9 +1,12 @@
 // `npm run sample`: builds what is stale, starts Spotlight (Sentry's UI for local development),
-// the orders and gateway services, sends two checkouts and shows where their errors are.
-// Runs until Ctrl-C.
+// the notifications, orders and gateway services, sends two checkouts and shows where their
+// errors are. Runs until Ctrl-C.
 //
 //   SENTRY_DSN_GATEWAY=... SENTRY_DSN_ORDERS=...   report to Sentry instead of Spotlight
+//   SENTRY_DSN_NOTIFICATIONS=...                   (one variable per service)
 //   GATEWAY_PORT=3000 ORDERS_PORT=3001             ports of the services (Spotlight's is 8969)
+//   NOTIFICATIONS_PORT=3002                        and NOTIFICATIONS_TCP_PORT=3003 for its events
+//   NATS_URL=nats://127.0.0.1:4222                 orders -> notifications over NATS, not TCP
 //   SAMPLE_EXIT_AFTER_DEMO=1                       stop everything after the demo (tests, CI)
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -20,8 +23,12 @@ const fromRoot = (path) => join(root, path);
 /** Where Sentry's `spotlight: true` sends events, and where the UI is. */
 const SPOTLIGHT_URL = 'http://localhost:8969';
 const EXIT_AFTER_DEMO = process.env.SAMPLE_EXIT_AFTER_DEMO === '1';
-const { SENTRY_DSN_GATEWAY, SENTRY_DSN_ORDERS } = process.env;
+const { SENTRY_DSN_GATEWAY, SENTRY_DSN_ORDERS, SENTRY_DSN_NOTIFICATIONS } = process.env;
 const services = {
+  notifications: {
+    port: portFrom('NOTIFICATIONS_PORT', 3002),
+    dsn: SENTRY_DSN_NOTIFICATIONS || undefined,
+  },
   orders: { port: portFrom('ORDERS_PORT', 3001), dsn: SENTRY_DSN_ORDERS || undefined },
   gateway: { port: portFrom('GATEWAY_PORT', 3000), dsn: SENTRY_DSN_GATEWAY || undefined },
 };
@@ -43,6 +50,7 @@ try {
   buildIfStale();
   const toSpotlight = Object.keys(services).filter((name) => !services[name].dsn);
   if (toSpotlight.length > 0) await startSpotlight();
+  await startService('notifications');
   await startService('orders');
   await startService('gateway', { ORDERS_URL });
   await demo(toSpotlight);
@@ -66,15 +74,15 @@ async function demo(toSpotlight) {
   const missing = toSpotlight.filter((name) => !inSpotlight.has(name));
   if (missing.length > 0) throw new Error(`Spotlight got no error from ${missing.join(', ')}`);
 
-  const errors = ['orders', 'gateway'].flatMap((name) => {
+  const errors = ['notifications', 'orders', 'gateway'].flatMap((name) => {
     const event = inSpotlight.get(name);
     if (event === undefined) {
-      return [`  ${name.padEnd(8)} sent to Sentry: search transaction_id:${id}`];
+      return [`  ${name.padEnd(13)} sent to Sentry: search transaction_id:${id}`];
     }
     const [exception] = event.exception.values;
     return [
-      `  ${name.padEnd(8)} ${exception.type}: ${exception.value}`,
-      `           ${SPOTLIGHT_URL}/telemetry/errors/${event.event_id}`,
+      `  ${name.padEnd(13)} ${exception.type}: ${exception.value}`,
+      `                ${SPOTLIGHT_URL}/telemetry/errors/${event.event_id}`,
     ];
   });
   // The services log their errors after answering: let them finish before the summary.
@@ -84,7 +92,8 @@ async function demo(toSpotlight) {
       '',
       'Sample running:',
       `  gateway    http://localhost:${services.gateway.port}  POST /checkout, calls orders`,
-      `  orders     http://localhost:${services.orders.port}  POST /orders`,
+      `  orders     http://localhost:${services.orders.port}  POST /orders, emits order.failed`,
+      `  notifications  handles order.failed over ${process.env.NATS_URL ? 'NATS' : 'TCP'}`,
       ...(toSpotlight.length > 0 ? [`  Spotlight  ${SPOTLIGHT_URL}  Sentry's local UI`] : []),
       '',
       'A checkout that succeeds, sent without an ID (the gateway made one and echoed it):',
@@ -252,9 +261,17 @@ function buildIfStale() {
     run('npm', ['run', 'build']);
   }
   const built = Math.min(
-    ...['sample/dist/gateway/main.js', 'sample/dist/orders/main.js'].map((p) => mtime(fromRoot(p))),
+    ...['gateway', 'orders', 'notifications'].map((name) =>
+      mtime(fromRoot(`sample/dist/${name}/main.js`)),
+    ),
   );
-  const sources = ['sample/gateway', 'sample/orders', 'sample/tsconfig.json', 'dist/index.d.ts'];
+  const sources = [
+    'sample/gateway',
+    'sample/orders',
+    'sample/notifications',
+    'sample/tsconfig.json',
+    'dist/index.d.ts',
+  ];
   if (built < newest([...sources, 'tsconfig.json'])) {
     console.log('Building the sample: tsc -p sample/tsconfig.json');
     rmSync(fromRoot('sample/dist'), { recursive: true, force: true });

@@ -28,9 +28,10 @@ const summary = (events: SentryEvent[]) =>
   events.map((event) => [event.server_name, event.exception?.values?.[0]?.type]).toSorted();
 
 describe('npm run sample', () => {
-  it('shows the errors of gateway and orders under one transaction_id in Spotlight, then stops everything', async () => {
+  it('shows the errors of gateway, orders and notifications (over NATS) under one transaction_id in Spotlight, then stops everything', async () => {
     const spotlightWasRunning = await spotlightIsRunning();
-    const run = await runSample({});
+    // orders -> notifications over NATS (the default, TCP, runs in the next test).
+    const run = await runSample({ NATS_URL: 'nats://127.0.0.1:4222' });
     expect({ code: run.code, output: run.text }).toMatchObject({ code: 0 });
     const { okId, failedId } = printedIds(run.text);
     expect(run.text).toContain(`Open ${SPOTLIGHT_URL}/telemetry/errors`);
@@ -41,6 +42,7 @@ describe('npm run sample', () => {
     expect({ failedErrors: summary(failedErrors), all: errors }).toMatchObject({
       failedErrors: [
         ['gateway', 'TransactionHttpError'],
+        ['notifications', 'Error'],
         ['orders', 'TypeError'],
       ],
     });
@@ -55,19 +57,21 @@ describe('npm run sample', () => {
     expect(run.started).toEqual({
       gateway: hasProc,
       orders: hasProc,
+      notifications: hasProc,
       spotlight: hasProc && !spotlightWasRunning,
     });
     expect(run.survivors).toEqual([]);
-    expect(run.listening).toEqual({ gateway: false, orders: false });
+    expect(run.listening).toEqual({ gateway: false, orders: false, notifications: false });
     expect(await spotlightIsRunning()).toBe(spotlightWasRunning);
   }, 240_000);
 
-  it('reports to the Sentry projects of SENTRY_DSN_GATEWAY and SENTRY_DSN_ORDERS instead', async () => {
+  it('reports to the Sentry projects of SENTRY_DSN_GATEWAY, _ORDERS and _NOTIFICATIONS instead (notifications over TCP)', async () => {
     const sentry = await SentryEnvelopeServer.start();
     try {
       const run = await runSample({
         SENTRY_DSN_GATEWAY: sentry.dsn(1),
         SENTRY_DSN_ORDERS: sentry.dsn(2),
+        SENTRY_DSN_NOTIFICATIONS: sentry.dsn(3),
       });
       expect({ code: run.code, output: run.text }).toMatchObject({ code: 0 });
       const { okId, failedId } = printedIds(run.text);
@@ -77,18 +81,25 @@ describe('npm run sample', () => {
       expect({ failedErrors: summary(failedErrors), all: sentry.events }).toMatchObject({
         failedErrors: [
           ['gateway', 'TransactionHttpError'],
+          ['notifications', 'Error'],
           ['orders', 'TypeError'],
         ],
       });
       expect(failedErrors.map((event) => [event.server_name, event.project]).toSorted()).toEqual([
         ['gateway', '1'],
+        ['notifications', '3'],
         ['orders', '2'],
       ]);
       expect(sentry.eventsFor(okId)).toEqual([]);
       // No Spotlight: nothing needs it.
-      expect(run.started).toEqual({ gateway: hasProc, orders: hasProc, spotlight: false });
+      expect(run.started).toEqual({
+        gateway: hasProc,
+        orders: hasProc,
+        notifications: hasProc,
+        spotlight: false,
+      });
       expect(run.survivors).toEqual([]);
-      expect(run.listening).toEqual({ gateway: false, orders: false });
+      expect(run.listening).toEqual({ gateway: false, orders: false, notifications: false });
     } finally {
       await sentry.close();
     }
@@ -97,15 +108,19 @@ describe('npm run sample', () => {
 
 /** Runs `npm run sample` to its end, watching the processes it starts and Spotlight's stream. */
 async function runSample(sentryEnv: Record<string, string>) {
-  const [gatewayPort, ordersPort] = await freePorts(2);
+  const [gatewayPort, ordersPort, notificationsPort, notificationsTcpPort] = await freePorts(4);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SAMPLE_EXIT_AFTER_DEMO: '1',
     GATEWAY_PORT: String(gatewayPort),
     ORDERS_PORT: String(ordersPort),
+    NOTIFICATIONS_PORT: String(notificationsPort),
+    NOTIFICATIONS_TCP_PORT: String(notificationsTcpPort),
   };
   delete env.SENTRY_DSN_GATEWAY;
   delete env.SENTRY_DSN_ORDERS;
+  delete env.SENTRY_DSN_NOTIFICATIONS;
+  delete env.NATS_URL;
   delete env.SENTRY_SPOTLIGHT;
   Object.assign(env, sentryEnv);
 
@@ -140,10 +155,15 @@ async function runSample(sentryEnv: Record<string, string>) {
     started: {
       gateway: commands.includes('sample/dist/gateway/main.js'),
       orders: commands.includes('sample/dist/orders/main.js'),
+      notifications: commands.includes('sample/dist/notifications/main.js'),
       spotlight: commands.includes('sample/spotlight.mjs'),
     },
     survivors: await survivors([...started.keys()]),
-    listening: { gateway: await isListening(gatewayPort), orders: await isListening(ordersPort) },
+    listening: {
+      gateway: await isListening(gatewayPort),
+      orders: await isListening(ordersPort),
+      notifications: await isListening(notificationsPort),
+    },
   };
 }
 
