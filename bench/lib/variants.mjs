@@ -197,6 +197,23 @@ export const VARIANTS = [
     downstream: true,
     about: 'module + handler calls a local server with @nestjs/axios HttpService, header by hand',
   },
+  {
+    name: 'nats',
+    group: 'nats',
+    server: 'nats-bare',
+    sentry: 'none',
+    expect: 'none',
+    about:
+      'handler does a NATS request/reply (stock ClientsModule client) to a responder in-process',
+  },
+  {
+    name: 'nats+module',
+    group: 'nats',
+    server: 'nats-module',
+    sentry: 'none',
+    expect: 'id',
+    about: 'nats + TransactionModule.forRoot(): the ID crosses NATS, the responder answers it',
+  },
 ];
 
 /** Suffix of the A/A twin: the same variant run again as if it were another, to measure noise. */
@@ -245,6 +262,7 @@ export const COMPARISONS = [
   { variant: 'out:transaction-http', baseline: 'out:fetch+abort' },
   { variant: 'out:fetch+abort', baseline: 'out:fetch' },
   { variant: 'out:axios', baseline: 'out:fetch' },
+  { variant: 'nats+module', baseline: 'nats', target: 0.97 },
   { variant: 'sentry', baseline: 'bare' },
   { variant: 'sentry-notrace', baseline: 'bare' },
 ];
