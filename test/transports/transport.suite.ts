@@ -71,7 +71,7 @@ export function describeTransport(transport: TransportUnderTest): void {
     // Last: a receiver's logger becomes the process's.
     strictLog = new RecordingLogger();
     strict = await startReceiver(transport.server('strict'), {
-      options: { require: true },
+      options: { require: true, invalid: 'reject' },
       logger: strictLog,
     });
   });
@@ -271,15 +271,24 @@ export function describeTransport(transport: TransportUnderTest): void {
       }
     });
 
-    it('an event without an ID is dropped with one warning line', async () => {
-      const key = `${base}-strict`;
-      await transport.sendRaw('strict', patternOf(strict.prefix, 'record'), { key }, []);
-      await until(
-        () => strictLog.at('warn').some((line) => line.includes('Event dropped')),
-        'the warning',
+    it('events without an ID or with an invalid one are dropped, one warning line each', async () => {
+      const dropped = () => strictLog.at('warn').filter((line) => line.includes('Event dropped'));
+      const missing = `${base}-strict-missing`;
+      const invalid = `${base}-strict-invalid`;
+      const record = patternOf(strict.prefix, 'record');
+      await transport.sendRaw('strict', record, { key: missing }, []);
+      await transport.sendRaw('strict', record, { key: invalid }, [
+        ['x-transaction-id', 'no good'],
+      ]);
+      await until(() => dropped().length >= 2, 'the warnings');
+      expect(dropped()).toHaveLength(2);
+      expect(dropped()).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('came with no x-transaction-id'),
+          expect.stringContaining('came with an invalid x-transaction-id'),
+        ]),
       );
-      expect(strictLog.at('warn').filter((line) => line.includes('Event dropped'))).toHaveLength(1);
-      expect(strict.seen.has(key)).toBe(false);
+      expect(strict.seen.has(missing) || strict.seen.has(invalid)).toBe(false);
       // A valid ID passes.
       const id = `${base}-strict-ok`;
       await transport.sendRaw('strict', patternOf(strict.prefix, 'record'), { key: id }, [
