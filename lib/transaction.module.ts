@@ -1,5 +1,5 @@
 import { type DynamicModule, Module, type NestModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, ModulesContainer } from '@nestjs/core';
 import {
   ConfigurableModuleClass,
   OPTIONS_TYPE,
@@ -18,6 +18,8 @@ import { SentryBridge } from './sentry/sentry-bridge.js';
 import { HttpServerBinding } from './http/http-server.binding.js';
 import { MicroservicesBinding } from './microservices/microservices.binding.js';
 import { TransactionForwarding } from './microservices/transaction-forwarding.js';
+import { MessageRefusalGuard } from './microservices/message-refusal.guard.js';
+import { hasMessageHandlers } from './interceptors/unbound-entry-points.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
 import { createUnhandledExceptionProbe } from './filters/unhandled-exception.probe.js';
@@ -50,6 +52,14 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     HttpServerBinding,
     MicroservicesBinding,
     TransactionForwarding,
+    MessageRefusalGuard,
+    {
+      provide: APP_GUARD,
+      // Only where messages can arrive; Nest skips a global enhancer whose factory returns nothing.
+      useFactory: (modules: ModulesContainer, guard: MessageRefusalGuard) =>
+        hasMessageHandlers(modules) ? guard : null,
+      inject: [ModulesContainer, MessageRefusalGuard],
+    },
     {
       provide: APP_FILTER,
       useFactory: (options: ResolvedTransactionOptions, sentry?: SentryBridge) =>

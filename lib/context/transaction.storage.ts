@@ -14,8 +14,8 @@ export interface TransactionStore {
   readonly inherited?: true;
   /**
    * Set on the unit of work of a message the policy turned away (option `invalid: 'reject'` or
-   * `require`): its guards run under a fresh ID, then `TransactionInterceptor` answers a request
-   * with this error and drops an event, and the handler never runs.
+   * `require`), under a fresh ID: `MessageRefusalGuard` answers a request with this error and
+   * drops an event, before any other guard or the handler runs.
    */
   readonly refusal?: Error;
 }

@@ -5,25 +5,16 @@ import {
   ExecutionContext,
   Inject,
   Injectable,
-  Logger,
   NestInterceptor,
   Optional,
 } from '@nestjs/common';
-import { EMPTY, Observable, tap, throwError } from 'rxjs';
+import { Observable, tap } from 'rxjs';
 import { RESOLVED_TRANSACTION_OPTIONS, SENTRY_BRIDGE } from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { TransactionContext } from '../context/transaction-context.js';
 import type { SentryBridge } from '../sentry/sentry-bridge.js';
 import { readTransactionHeader } from '../http/read-transaction-header.js';
-import { currentTransactionStore } from '../context/transaction.storage.js';
-
-// How `@EventPattern()` marks its handlers (`PATTERN_HANDLER_METADATA`, `PatternHandler.EVENT` of
-// `@nestjs/microservices`), read by name: the package is optional.
-const PATTERN_HANDLER = 'microservices:handler_type';
-const EVENT_HANDLER = 2;
-
-const refusals = new Logger('TransactionModule');
 
 /**
  * Binds the transaction ID for the handler in every execution context, and reports the
@@ -48,9 +39,7 @@ export class TransactionInterceptor implements NestInterceptor {
   ) {}
 
   intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const store = currentTransactionStore();
-    if (store?.refusal !== undefined) return this.refuse(execution, store.refusal);
-    if (store !== undefined) return this.withReporting(next.handle());
+    if (this.context.id !== undefined) return this.withReporting(next.handle());
 
     const incoming = this.incomingId(execution);
     const http = execution.getType() === 'http';
@@ -79,18 +68,6 @@ export class TransactionInterceptor implements NestInterceptor {
   protected incomingId(execution: ExecutionContext): string | null | undefined {
     if (execution.getType() !== 'http') return undefined;
     return readTransactionHeader(rawRequest(execution), this.options.header);
-  }
-
-  /**
-   * A message the policy turned away, its handler not run: a request is answered with the
-   * refusal (an `RpcException`), an event is dropped with a warning.
-   */
-  private refuse(execution: ExecutionContext, refusal: Error): Observable<unknown> {
-    if (Reflect.getMetadata(PATTERN_HANDLER, execution.getHandler()) !== EVENT_HANDLER) {
-      return throwError(() => refusal);
-    }
-    refusals.warn(`Event dropped. ${refusal.message}`);
-    return EMPTY;
   }
 
   private withReporting(source: Observable<unknown>): Observable<unknown> {

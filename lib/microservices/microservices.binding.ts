@@ -1,9 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import {
-  GLOBAL_INTERCEPTOR,
-  RESOLVED_TRANSACTION_OPTIONS,
-} from '../transaction.internal-constants.js';
+import { RESOLVED_TRANSACTION_OPTIONS } from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
@@ -52,7 +49,6 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
     private readonly work: UnitOfWork,
     private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
-    @Inject(GLOBAL_INTERCEPTOR) private readonly globalInterceptor: boolean,
   ) {
     // The application's own carriers first: they may replace a built-in one.
     this.carriers = [...options.carriers, ...BUILT_IN_CARRIERS];
@@ -111,15 +107,14 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
       const store = this.work.settle(incoming, { transport, context });
       if (store !== REJECTED) return this.work.run(store, handle);
       const reason = `${incoming === undefined ? 'no' : 'an invalid'} ${header}`;
-      if (this.globalInterceptor && this.rpcException !== undefined) {
-        // Guards run under a fresh ID, then the interceptor answers or drops; no handler runs.
+      if (this.rpcException !== undefined) {
+        // Runs under a fresh ID until `MessageRefusalGuard`, the first guard, answers or drops it.
         const refusal = new this.rpcException({
           status: 'error',
           message: `Refused: the message came with ${reason}; send one valid transaction ID.`,
         });
         return this.work.run({ id: this.policy.generate(), refusal }, handle);
       }
-      // Without the interceptor nothing can answer before the handler: the message is dropped.
       this.logger.warn(`A ${transport} message with ${reason} was dropped.`);
       return undefined;
     });

@@ -120,7 +120,7 @@ export function describeTransport(transport: TransportUnderTest): void {
       expect(messagesOf(sentry.eventsFor(id))).toEqual(['guard failed']);
     });
 
-    it("pipe and interceptor failures are reported once, tagged; a filter's own report too", async () => {
+    it('pipe and interceptor failures are reported once, tagged', async () => {
       const cases = { piped: 'pipe failed', intercepted: 'interceptor failed' } as const;
       for (const [name, message] of Object.entries(cases)) {
         const id = `${base}-${name}`;
@@ -130,15 +130,17 @@ export function describeTransport(transport: TransportUnderTest): void {
         await settle();
         expect(messagesOf(sentry.eventsFor(id))).toEqual([message]);
       }
+    });
+
+    it("what an application's RPC exception filter captures is tagged; what it handles is its own", async () => {
       const id = `${base}-filtered`;
       const { error } = await viaGateway(gateway, 'send/filtered', id);
       expect(error).toMatchObject({ message: 'handler failed behind a filter' });
-      await sentry.waitFor(() => sentry.eventsFor(id).length >= 2);
+      await sentry.waitFor(() => sentry.eventsFor(id).length > 0);
       await settle();
-      const events = sentry.eventsFor(id);
-      expect(events.map((e) => e.message ?? messagesOf([e])[0]).toSorted()).toEqual([
+      // As over HTTP: a filter bound to the handler handles the error before the library sees it.
+      expect(sentry.eventsFor(id).map((e) => e.message)).toEqual([
         'filter caught: handler failed behind a filter',
-        'handler failed behind a filter',
       ]);
     });
 
