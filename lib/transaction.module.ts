@@ -55,10 +55,17 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     MessageRefusalGuard,
     {
       provide: APP_GUARD,
-      // Only where messages can arrive; Nest skips a global enhancer whose factory returns nothing.
-      useFactory: (modules: ModulesContainer, guard: MessageRefusalGuard) =>
-        hasMessageHandlers(modules) ? guard : null,
-      inject: [ModulesContainer, MessageRefusalGuard],
+      // Only where messages can arrive and the options can refuse one: a guard costs every
+      // handler a step. Nest skips a global enhancer whose factory returns nothing.
+      useFactory: (
+        modules: ModulesContainer,
+        guard: MessageRefusalGuard,
+        options: ResolvedTransactionOptions,
+      ) =>
+        (options.invalid === 'reject' || options.require) && hasMessageHandlers(modules)
+          ? guard
+          : null,
+      inject: [ModulesContainer, MessageRefusalGuard, RESOLVED_TRANSACTION_OPTIONS],
     },
     {
       provide: APP_FILTER,

@@ -11,7 +11,8 @@ const EVENT_HANDLER = 2;
  * guard of the application, interceptor, pipe or handler runs: the microservices binding runs
  * them in a unit of work that holds the refusal (an `RpcException`), and this global guard throws
  * it. Nest answers a request with it; an event is dropped, with one warning line. Registered
- * only in applications with message handlers; for anything else it lets everything through.
+ * only in applications with message handlers whose options can refuse a message; it lets
+ * everything else through.
  */
 @Injectable()
 export class MessageRefusalGuard implements CanActivate {
