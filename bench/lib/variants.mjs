@@ -214,6 +214,22 @@ export const VARIANTS = [
     expect: 'id',
     about: 'nats + TransactionModule.forRoot(): the ID crosses NATS, the responder answers it',
   },
+  {
+    name: 'errors-only+nats',
+    group: 'nats',
+    server: 'nats-bare',
+    sentry: 'errors-only',
+    expect: 'none',
+    about: 'nats + Sentry.init({ integrations: errorsOnlyIntegrations }), tracing off',
+  },
+  {
+    name: 'errors-only+nats+module',
+    group: 'nats',
+    server: 'nats-module',
+    sentry: 'errors-only',
+    expect: 'id',
+    about: 'errors-only+nats + TransactionModule.forRoot()',
+  },
 ];
 
 /** Suffix of the A/A twin: the same variant run again as if it were another, to measure noise. */
@@ -263,6 +279,7 @@ export const COMPARISONS = [
   { variant: 'out:fetch+abort', baseline: 'out:fetch' },
   { variant: 'out:axios', baseline: 'out:fetch' },
   { variant: 'nats+module', baseline: 'nats', target: 0.97 },
+  { variant: 'errors-only+nats+module', baseline: 'errors-only+nats', target: 0.97 },
   { variant: 'sentry', baseline: 'bare' },
   { variant: 'sentry-notrace', baseline: 'bare' },
 ];

@@ -39,8 +39,6 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
   private readonly logger = new Logger('TransactionModule');
   private readonly carriers: readonly TransportCarrier[];
   private subscription: { unsubscribe(): void } | undefined;
-  /** Client classes of `@nestjs/microservices`, once it is loaded; `undefined` without it. */
-  private microservices: Record<string, unknown> | undefined;
   /** `RpcException` of `@nestjs/microservices`, what a refused request is answered with. */
   private rpcException: (new (error: object) => Error) | undefined;
 
@@ -59,9 +57,9 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
     this.subscription = this.modules
       .getRpcTargetRegistry<RpcServer>()
       .subscribe((server) => this.bindServer(server));
-    this.microservices = await importOptional('@nestjs/microservices');
-    if (this.microservices === undefined) return;
-    this.rpcException = this.microservices.RpcException as typeof this.rpcException;
+    const microservices = await importOptional<Record<string, unknown>>('@nestjs/microservices');
+    if (microservices === undefined) return;
+    this.rpcException = microservices.RpcException as typeof this.rpcException;
     for (const module of this.modules.values()) {
       for (const { instance } of module.providers.values()) {
         if (isClientProxy(instance) && this.carrierOfClient(instance) !== undefined) {
@@ -121,10 +119,11 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
   }
 
   private carrierOfClient(client: object): TransportCarrier | undefined {
-    return this.carriers.find(({ client: type }) => {
-      const constructor = typeof type === 'string' ? this.microservices?.[type] : type;
-      return typeof constructor === 'function' && client instanceof constructor;
-    });
+    return this.carriers.find(({ client: type }) =>
+      typeof type === 'string'
+        ? isInstanceOfClassNamed(client, type)
+        : typeof type === 'function' && client instanceof type,
+    );
   }
 }
 
@@ -139,6 +138,22 @@ function readSafely(
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether `value`'s class, or one it extends, is named `name`: known before
+ * `@nestjs/microservices` is loaded (clients made in a constructor), and whichever copy of it
+ * the client came from.
+ */
+function isInstanceOfClassNamed(value: object, name: string): boolean {
+  for (
+    let proto = Object.getPrototypeOf(value);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if (proto.constructor?.name === name) return true;
+  }
+  return false;
 }
 
 function isClientProxy(value: unknown): value is object {

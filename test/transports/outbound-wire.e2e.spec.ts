@@ -138,8 +138,25 @@ const cases: Case[] = [
   },
 ];
 
-@Module({ imports: [TransactionModule.forRoot()] })
-class SenderModule {}
+/**
+ * A module whose provider makes its client by hand and forwards it while Nest builds it (as in a
+ * constructor), before the library's own initialisation.
+ */
+function senderModule(options: ClientOptions) {
+  @Module({
+    imports: [TransactionModule.forRoot()],
+    providers: [
+      {
+        provide: 'SENDER',
+        useFactory: (forwarding: TransactionForwarding) =>
+          forwarding.forward(ClientProxyFactory.create(options as never) as unknown as ClientProxy),
+        inject: [TransactionForwarding],
+      },
+    ],
+  })
+  class SenderModule {}
+  return SenderModule;
+}
 
 for (const transport of cases) {
   describe.skipIf(!(await brokerReachable(transport.name, transport.url)))(
@@ -152,13 +169,11 @@ for (const transport of cases) {
       let subscriber: Awaited<ReturnType<Case['subscribe']>>;
 
       beforeAll(async () => {
-        app = await NestFactory.createApplicationContext(SenderModule, { logger: false });
+        app = await NestFactory.createApplicationContext(senderModule(transport.client(topic)), {
+          logger: false,
+        });
         context = app.get(TransactionContext);
-        client = app
-          .get(TransactionForwarding)
-          .forward(
-            ClientProxyFactory.create(transport.client(topic) as never) as unknown as ClientProxy,
-          );
+        client = app.get('SENDER');
         subscriber = await transport.subscribe(topic);
       });
 
