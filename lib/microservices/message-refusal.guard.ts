@@ -7,10 +7,11 @@ const PATTERN_HANDLER = 'microservices:handler_type';
 const EVENT_HANDLER = 2;
 
 /**
- * Turns away the messages the policy refused (`invalid: 'reject'`, `require: true`), before any
- * guard of the application, interceptor, pipe or handler runs: the microservices binding runs
- * them in a unit of work that holds the refusal (an `RpcException`), and this global guard throws
- * it. Nest answers a request with it; an event is dropped, with one warning line. Registered
+ * Turns away the messages the policy refused (`invalid: 'reject'`, `require: true`), before the
+ * guards bound to controllers and methods, interceptors, pipes and the handler run (a global
+ * guard: the application's own global guards registered earlier still run). The microservices
+ * binding runs them in a unit of work that holds the refusal (an `RpcException`), and this guard
+ * throws it. Nest answers a request with it; an event is dropped, with one warning line. Registered
  * only in applications with message handlers whose options can refuse a message; it lets
  * everything else through.
  */
