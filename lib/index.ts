@@ -15,3 +15,4 @@ export { TransactionIdPolicy } from './id/transaction-id.policy.js';
 export type { TransportCarrier } from './microservices/transport-carrier.js';
 export { TransactionForwarding } from './microservices/transaction-forwarding.js';
 export * from './logging/index.js';
+export { mqttCarrier, type MqttCarrierOptions } from './microservices/carriers/mqtt.carrier.js';

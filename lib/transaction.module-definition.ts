@@ -21,9 +21,10 @@ export interface TransactionModuleExtras {
    * everything else the module does. HTTP requests do not need it: the server binding settles
    * their IDs, and unhandled exceptions are reported by the module's exception-filter probe.
    *
-   * - `'auto'`: registered when the application has message handlers (`@MessagePattern()`,
-   *   `@EventPattern()`), WebSocket gateways or GraphQL resolvers; a plain HTTP application runs
-   *   without it (Fastify's `inject()` is then served by an `onRequest` hook).
+   * - `'auto'`: registered when the application has WebSocket gateways or GraphQL resolvers; an
+   *   HTTP application runs without it (Fastify's `inject()` is then served by an `onRequest`
+   *   hook), and so do message handlers (`@MessagePattern()`, `@EventPattern()`), whose IDs the
+   *   processing hook of their server settles.
    * - `true`: always. Needed for Express applications served by something other than their own
    *   HTTP server (serverless handlers, `supertest` on `getInstance()`), and to report exceptions
    *   that a controller- or method-scoped filter of the application handles before the probe.

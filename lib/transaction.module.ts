@@ -1,5 +1,5 @@
 import { type DynamicModule, Module, type NestModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, ModulesContainer } from '@nestjs/core';
 import {
   ConfigurableModuleClass,
   OPTIONS_TYPE,
@@ -27,6 +27,8 @@ import { BullMqBinding } from './queues/bullmq.binding.js';
 import { BULLMQ_PACKAGES, loadBullMq } from './queues/bullmq.packages.js';
 import { JobsBinding } from './jobs/jobs.binding.js';
 import { WebSocketsBinding } from './websockets/websockets.binding.js';
+import { MessageRefusalGuard } from './microservices/message-refusal.guard.js';
+import { hasMessageHandlers } from './interceptors/unbound-entry-points.js';
 import { TransactionHttpService } from './http/transaction-http.service.js';
 import { HttpClientForwarding } from './forwarding/http-client-forwarding.js';
 import { TransactionInterceptor } from './interceptors/transaction.interceptor.js';
@@ -72,6 +74,21 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
       inject: [UnitOfWork, RESOLVED_TRANSACTION_OPTIONS],
     },
     HttpClientForwarding,
+    MessageRefusalGuard,
+    {
+      provide: APP_GUARD,
+      // Only where messages can arrive and the options can refuse one: a guard costs every
+      // handler a step. Nest skips a global enhancer whose factory returns nothing.
+      useFactory: (
+        modules: ModulesContainer,
+        guard: MessageRefusalGuard,
+        options: ResolvedTransactionOptions,
+      ) =>
+        (options.invalid === 'reject' || options.require) && hasMessageHandlers(modules)
+          ? guard
+          : null,
+      inject: [ModulesContainer, MessageRefusalGuard, RESOLVED_TRANSACTION_OPTIONS],
+    },
     {
       provide: APP_FILTER,
       useFactory: (options: ResolvedTransactionOptions, sentry?: SentryBridge) =>

@@ -1,12 +1,14 @@
 // `npm run sample`: builds what is stale, starts Spotlight (Sentry's UI for local development),
-// the orders and gateway services, sends three checkouts and prints the failing ones' errors
-// from both services, grouped by transaction_id.
-// Runs until Ctrl-C.
+// the notifications, orders and gateway services, sends three checkouts and prints the failing
+// ones' errors from every service, grouped by transaction_id. Runs until Ctrl-C.
 //
 //   SENTRY_DSN_GATEWAY=... SENTRY_DSN_ORDERS=...   report to Sentry instead of Spotlight
+//   SENTRY_DSN_NOTIFICATIONS=...                   (one variable per service)
 //   SENTRY_DSN_WEB=...                             the page's project (browser events)
 //   CORS_ORIGINS=http://127.0.0.1:8080             origins whose pages may call the gateway
 //   GATEWAY_PORT=3000 ORDERS_PORT=3001             ports of the services (Spotlight's is 8969)
+//   NOTIFICATIONS_PORT=3002                        and NOTIFICATIONS_TCP_PORT=3003 for its events
+//   NATS_URL=nats://127.0.0.1:4222                 orders -> notifications over NATS, not TCP
 //   SAMPLE_EXIT_AFTER_DEMO=1                       stop everything after the demo (tests, CI)
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -24,8 +26,13 @@ const fromRoot = (path) => join(root, path);
 /** Where Sentry's `spotlight: true` sends events, and where the UI is. */
 const SPOTLIGHT_URL = 'http://localhost:8969';
 const EXIT_AFTER_DEMO = process.env.SAMPLE_EXIT_AFTER_DEMO === '1';
-const { SENTRY_DSN_GATEWAY, SENTRY_DSN_ORDERS, SENTRY_DSN_WEB } = process.env;
+const { SENTRY_DSN_GATEWAY, SENTRY_DSN_ORDERS, SENTRY_DSN_NOTIFICATIONS, SENTRY_DSN_WEB } =
+  process.env;
 const services = {
+  notifications: {
+    port: portFrom('NOTIFICATIONS_PORT', 3002),
+    dsn: SENTRY_DSN_NOTIFICATIONS || undefined,
+  },
   orders: { port: portFrom('ORDERS_PORT', 3001), dsn: SENTRY_DSN_ORDERS || undefined },
   gateway: { port: portFrom('GATEWAY_PORT', 3000), dsn: SENTRY_DSN_GATEWAY || undefined },
 };
@@ -48,6 +55,7 @@ try {
   const toSpotlight = Object.keys(services).filter((name) => !services[name].dsn);
   // The page reports to Spotlight too, unless SENTRY_DSN_WEB is set.
   if (toSpotlight.length > 0 || !SENTRY_DSN_WEB) await startSpotlight();
+  await startService('notifications');
   await startService('orders');
   await startService('gateway', { ORDERS_URL });
   await demo(toSpotlight);
@@ -81,17 +89,17 @@ async function demo(toSpotlight) {
     if (missing.length > 0) throw new Error(`Spotlight got no error from ${missing.join(', ')}`);
     groups.push(
       `  transaction_id=${transactionId}`,
-      ...['orders', 'gateway'].flatMap((name) => {
+      ...['notifications', 'orders', 'gateway'].flatMap((name) => {
         const event = inSpotlight.get(name);
         if (event === undefined) {
           return [
-            `    service=${name.padEnd(8)} sent to Sentry: search transaction_id:${transactionId}`,
+            `    service=${name.padEnd(13)} sent to Sentry: search transaction_id:${transactionId}`,
           ];
         }
         const [exception] = event.exception.values;
         return [
-          `    service=${name.padEnd(8)} ${exception.type}: ${exception.value}`,
-          `                     ${SPOTLIGHT_URL}/telemetry/errors/${event.event_id}/contexts`,
+          `    service=${name.padEnd(13)} ${exception.type}: ${exception.value}`,
+          `                          ${SPOTLIGHT_URL}/telemetry/errors/${event.event_id}/contexts`,
         ];
       }),
     );
@@ -104,7 +112,8 @@ async function demo(toSpotlight) {
       'Sample running:',
       `  page       http://localhost:${services.gateway.port}/  the shop: click "Place order"`,
       `  gateway    http://localhost:${services.gateway.port}  POST /checkout, calls orders`,
-      `  orders     http://localhost:${services.orders.port}  POST /orders`,
+      `  orders     http://localhost:${services.orders.port}  POST /orders, emits order.failed`,
+      `  notifications  handles order.failed over ${process.env.NATS_URL ? 'NATS' : 'TCP'}`,
       ...(toSpotlight.length > 0 ? [`  Spotlight  ${SPOTLIGHT_URL}  Sentry's local UI`] : []),
       '',
       'A checkout that succeeds, sent without an ID (the gateway made one and echoed it):',
@@ -301,9 +310,17 @@ async function buildIfStale() {
     run('npm', ['run', 'build']);
   }
   const built = Math.min(
-    ...['sample/dist/gateway/main.js', 'sample/dist/orders/main.js'].map((p) => mtime(fromRoot(p))),
+    ...['gateway', 'orders', 'notifications'].map((name) =>
+      mtime(fromRoot(`sample/dist/${name}/main.js`)),
+    ),
   );
-  const sources = ['sample/gateway', 'sample/orders', 'sample/tsconfig.json', 'dist/index.d.ts'];
+  const sources = [
+    'sample/gateway',
+    'sample/orders',
+    'sample/notifications',
+    'sample/tsconfig.json',
+    'dist/index.d.ts',
+  ];
   if (built < newest([...sources, 'tsconfig.json'])) {
     console.log('Building the sample: tsc -p sample/tsconfig.json');
     rmSync(fromRoot('sample/dist'), { recursive: true, force: true });

@@ -197,6 +197,39 @@ export const VARIANTS = [
     downstream: true,
     about: 'module + handler calls a local server with @nestjs/axios HttpService, header by hand',
   },
+  {
+    name: 'nats',
+    group: 'nats',
+    server: 'nats-bare',
+    sentry: 'none',
+    expect: 'none',
+    about:
+      'handler does a NATS request/reply (stock ClientsModule client) to a responder in-process',
+  },
+  {
+    name: 'nats+module',
+    group: 'nats',
+    server: 'nats-module',
+    sentry: 'none',
+    expect: 'id',
+    about: 'nats + TransactionModule.forRoot(): the ID crosses NATS, the responder answers it',
+  },
+  {
+    name: 'errors-only+nats',
+    group: 'nats',
+    server: 'nats-bare',
+    sentry: 'errors-only',
+    expect: 'none',
+    about: 'nats + Sentry.init({ integrations: errorsOnlyIntegrations }), tracing off',
+  },
+  {
+    name: 'errors-only+nats+module',
+    group: 'nats',
+    server: 'nats-module',
+    sentry: 'errors-only',
+    expect: 'id',
+    about: 'errors-only+nats + TransactionModule.forRoot()',
+  },
 ];
 
 /** Suffix of the A/A twin: the same variant run again as if it were another, to measure noise. */
@@ -245,6 +278,8 @@ export const COMPARISONS = [
   { variant: 'out:transaction-http', baseline: 'out:fetch+abort' },
   { variant: 'out:fetch+abort', baseline: 'out:fetch' },
   { variant: 'out:axios', baseline: 'out:fetch' },
+  { variant: 'nats+module', baseline: 'nats', target: 0.97 },
+  { variant: 'errors-only+nats+module', baseline: 'errors-only+nats', target: 0.97 },
   { variant: 'sentry', baseline: 'bare' },
   { variant: 'sentry-notrace', baseline: 'bare' },
 ];

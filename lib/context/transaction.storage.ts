@@ -12,6 +12,12 @@ export interface TransactionStore {
    * unit of work: that scope may still be claimed by work of its own.
    */
   readonly inherited?: true;
+  /**
+   * Set on the unit of work of a message the policy turned away (option `invalid: 'reject'` or
+   * `require`), under a fresh ID: `MessageRefusalGuard` answers a request with this error and
+   * drops an event, before any other guard or the handler runs.
+   */
+  readonly refusal?: Error;
 }
 
 /**

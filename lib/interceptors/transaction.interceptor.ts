@@ -20,10 +20,10 @@ import { readTransactionHeader } from '../http/read-transaction-header.js';
  * Binds the transaction ID for the handler in every execution context, and reports the
  * handler's unhandled exceptions to Sentry before any exception filter sees them.
  *
- * `TransactionModule` registers it globally when the application has handlers outside HTTP
- * (option `globalInterceptor`). For HTTP the ID is settled earlier, where the request enters the
- * server, and this interceptor reuses it; it settles one itself only where nothing did (serverless
- * adapters, transports without a carrier).
+ * `TransactionModule` registers it globally when the application has WebSocket gateways or
+ * GraphQL resolvers (option `globalInterceptor`). For HTTP and messages the ID is settled earlier,
+ * where the request enters the server or the message its transport's server, and this
+ * interceptor reuses it; it settles one itself only where nothing did (serverless adapters).
  *
  * Extend it and override `incomingId()` to read IDs from a carrier of your own. A subclass needs
  * no token of the library: its constructor, if it has one, passes `TransactionContext` and

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { ModulesContainer } from '@nestjs/core';
 import { RESOLVED_TRANSACTION_OPTIONS } from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
-import { REJECTED } from '../id/transaction-id.policy.js';
+import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
 import { forwardableId } from '../http/propagation-targets.js';
 import { importOptional } from '../utils/import-optional.js';
@@ -39,12 +39,13 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
   private readonly logger = new Logger('TransactionModule');
   private readonly carriers: readonly TransportCarrier[];
   private subscription: { unsubscribe(): void } | undefined;
-  /** Client classes of `@nestjs/microservices`, once it is loaded; `undefined` without it. */
-  private microservices: Record<string, unknown> | undefined;
+  /** `RpcException` of `@nestjs/microservices`, what a refused request is answered with. */
+  private rpcException: (new (error: object) => Error) | undefined;
 
   constructor(
     private readonly modules: ModulesContainer,
     private readonly work: UnitOfWork,
+    private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
   ) {
     // The application's own carriers first: they may replace a built-in one.
@@ -56,8 +57,9 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
     this.subscription = this.modules
       .getRpcTargetRegistry<RpcServer>()
       .subscribe((server) => this.bindServer(server));
-    this.microservices = await importOptional('@nestjs/microservices');
-    if (this.microservices === undefined) return;
+    const microservices = await importOptional<Record<string, unknown>>('@nestjs/microservices');
+    if (microservices === undefined) return;
+    this.rpcException = microservices.RpcException as typeof this.rpcException;
     for (const module of this.modules.values()) {
       for (const { instance } of module.providers.values()) {
         if (isClientProxy(instance) && this.carrierOfClient(instance) !== undefined) {
@@ -100,21 +102,29 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
 
     server.setOnProcessingStartHook((transportId, context, done) => {
       const incoming = carrier === undefined ? undefined : readSafely(carrier, context, header);
-      const result = this.work.begin(incoming, { transport, context }, () =>
-        previous.call(server, transportId, context, done),
-      );
-      if (result !== REJECTED) return result;
-      // TODO(issue 12): answer request/response messages with an error the sender sees.
-      this.logger.warn(`A ${transport} message with an invalid ${header} was refused.`);
+      const handle = () => previous.call(server, transportId, context, done);
+      const store = this.work.settle(incoming, { transport, context });
+      if (store !== REJECTED) return this.work.run(store, handle);
+      const reason = `${incoming === undefined ? 'no' : 'an invalid'} ${header}`;
+      if (this.rpcException !== undefined) {
+        // Runs under a fresh ID until `MessageRefusalGuard`, the first guard, answers or drops it.
+        const refusal = new this.rpcException({
+          status: 'error',
+          message: `Refused: the message came with ${reason}; send one valid transaction ID.`,
+        });
+        return this.work.run({ id: this.policy.generate(), refusal }, handle);
+      }
+      this.logger.warn(`A ${transport} message with ${reason} was dropped.`);
       return undefined;
     });
   }
 
   private carrierOfClient(client: object): TransportCarrier | undefined {
-    return this.carriers.find(({ client: type }) => {
-      const constructor = typeof type === 'string' ? this.microservices?.[type] : type;
-      return typeof constructor === 'function' && client instanceof constructor;
-    });
+    return this.carriers.find(({ client: type }) =>
+      typeof type === 'string'
+        ? isInstanceOfClassNamed(client, type)
+        : typeof type === 'function' && client instanceof type,
+    );
   }
 }
 
@@ -129,6 +139,22 @@ function readSafely(
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether `value`'s class, or one it extends, is named `name`: known before
+ * `@nestjs/microservices` is loaded (clients made in a constructor), and whichever copy of it
+ * the client came from.
+ */
+function isInstanceOfClassNamed(value: object, name: string): boolean {
+  for (
+    let proto = Object.getPrototypeOf(value);
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if (proto.constructor?.name === name) return true;
+  }
+  return false;
 }
 
 function isClientProxy(value: unknown): value is object {

@@ -35,7 +35,7 @@ export class TransactionForwarding {
    * for a BullMQ `Queue`), and returns it. Calling it again for the same client changes nothing.
    *
    * @throws TypeError when no carrier knows the client's class (give one in the `carriers`
-   * option), or when `@nestjs/microservices` is not loaded yet (call it after the module's init).
+   * option).
    */
   forward<Client extends object>(client: Client): Client {
     if (this.microservices.forward(client) || this.queues.forward(client)) return client;

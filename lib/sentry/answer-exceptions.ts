@@ -1,18 +1,17 @@
 /**
- * Exception types that are the application's answers to a client, like `HttpException`s below
- * 500: thrown on purpose, sent back, not failures to report. Registered by the entries whose
- * packages define them (`WsException` of `@nestjs/websockets`), so that none of those packages
- * has to be installed for the others.
+ * Exceptions that are the application's answers to a client, like `HttpException`s below 500:
+ * thrown on purpose, sent back, not failures to report. `RpcException` of
+ * `@nestjs/microservices` and `WsException` of `@nestjs/websockets`, known by their class names:
+ * the packages are optional, and an application may hold more than one copy of them.
  */
-const answerTypes = new Set<abstract new (...args: never[]) => unknown>();
+const ANSWERS = new Set(['RpcException', 'WsException']);
 
-/** Adds an exception type whose instances are answers, not failures. */
-export function addAnswerType(type: unknown): void {
-  if (typeof type === 'function') answerTypes.add(type as abstract new () => unknown);
-}
-
-/** Whether `exception` is an instance of a registered answer type. */
+/** Whether `exception` is an instance of an answer class, or of one extending it. */
 export function isAnswer(exception: unknown): boolean {
-  for (const type of answerTypes) if (exception instanceof type) return true;
+  if (!(exception instanceof Error)) return false;
+  for (let proto = Object.getPrototypeOf(exception); proto !== Error.prototype && proto !== null;) {
+    if (ANSWERS.has(proto.constructor?.name)) return true;
+    proto = Object.getPrototypeOf(proto);
+  }
   return false;
 }

@@ -363,7 +363,11 @@ function scrubIncomingId(headers: Record<string, string>, header: string, id: st
   }
 }
 
-/** Whether an exception is a failure worth an event rather than an intended answer. */
+/**
+ * Whether an exception is a failure worth an event rather than an intended answer:
+ * `HttpException`s below 500 and `RpcException`s (a message handler's way to answer with an
+ * error, which carries no status) are answers.
+ */
 export function isReportable(exception: unknown): boolean {
   if (exception instanceof HttpException) return exception.getStatus() >= 500;
   return !isAnswer(exception);

@@ -5,7 +5,6 @@ import type { ResolvedTransactionOptions } from '../options/transaction-options.
 import type { TransactionStore } from '../context/transaction.storage.js';
 import type { UnitOfWork } from '../context/unit-of-work.js';
 import { REJECTED } from '../id/transaction-id.policy.js';
-import { addAnswerType } from '../sentry/answer-exceptions.js';
 import { importOptional } from '../utils/import-optional.js';
 import { readMessageId, readSocketIoAuthId, type SocketIoSocket } from './connection-id.js';
 import { isRefusal, refusal, settleHandshake, type Refusal } from './handshake.js';
@@ -13,7 +12,6 @@ import { isRefusal, refusal, settleHandshake, type Refusal } from './handshake.j
 /** What `@nestjs/websockets` gives the binding. */
 interface WebSocketsPackage {
   AbstractWsAdapter: { prototype: AdapterLike };
-  WsException?: unknown;
 }
 
 type ConnectionCallback = (client: Client, ...args: unknown[]) => void;
@@ -86,7 +84,6 @@ export class WebSocketsBinding implements OnApplicationShutdown {
   ): Promise<WebSocketsBinding | undefined> {
     const websockets = await importOptional<WebSocketsPackage>('@nestjs/websockets');
     if (websockets === undefined) return undefined;
-    addAnswerType(websockets.WsException);
     patchAdapterClass(websockets.AbstractWsAdapter.prototype);
     const binding = new WebSocketsBinding(work, options);
     current = binding;

@@ -1,11 +1,17 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import * as Sentry from '@sentry/node';
+import { ClientsModule } from '@nestjs/microservices';
 import { TransactionModule } from 'nestjs-transaction-id';
+import { notificationsTransport } from '../notifications/transport.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
 
 @Module({
-  imports: [TransactionModule.forRoot()],
+  imports: [
+    TransactionModule.forRoot(),
+    // A stock client: the library makes it forward the transaction ID, with no code here.
+    ClientsModule.register([{ name: 'NOTIFICATIONS', ...notificationsTransport() }]),
+  ],
   controllers: [OrdersController],
   providers: [OrdersService],
 })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ClientProxy } from '@nestjs/microservices';
 import { TransactionContext } from 'nestjs-transaction-id';
 
 export interface OrderLine {
@@ -29,7 +30,10 @@ const CATALOG = new Map<string, Product>([
 export class OrdersService {
   private readonly logger = new Logger(OrdersService.name);
 
-  constructor(private readonly transaction: TransactionContext) {}
+  constructor(
+    private readonly transaction: TransactionContext,
+    @Inject('NOTIFICATIONS') private readonly notifications: ClientProxy,
+  ) {}
 
   /** The SKUs on sale. */
   skus(): string[] {
@@ -41,10 +45,17 @@ export class OrdersService {
     // The ID of the checkout that called us, without passing it through every method.
     this.logger.log(`Placing an order in transaction ${this.transaction.id}`);
     let total = 0;
-    for (const line of lines) {
-      const product = await this.findProduct(line.sku);
-      // The bug this sample is about: a SKU missing from the catalog throws a TypeError here.
-      total += product!.price * line.quantity;
+    try {
+      for (const line of lines) {
+        const product = await this.findProduct(line.sku);
+        // The bug this sample is about: a SKU missing from the catalog throws a TypeError here.
+        total += product!.price * line.quantity;
+      }
+    } catch (error) {
+      // Tells the notifications service, which gets this checkout's ID with the event.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.notifications.emit('order.failed', { skus: lines.map((l) => l.sku), reason });
+      throw error;
     }
     return { id: randomUUID(), lines, total };
   }

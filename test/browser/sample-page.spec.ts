@@ -20,13 +20,14 @@ const WEB_DIR = new URL('../../sample/dist/web/', import.meta.url);
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
 const REFERENCE = /^Something went wrong — reference (\S+)$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const PROJECT = { gateway: '1', orders: '2', page: '3' };
+const PROJECT = { gateway: '1', orders: '2', page: '3', notifications: '4' };
 /** What one failed order must leave in Sentry: one error per project, all under its ID. */
 const ONE_FAILED_ORDER = [
   [PROJECT.gateway, 'TransactionHttpError'],
   [PROJECT.orders, 'TypeError'],
   [PROJECT.page, 'TransactionRequestError'],
-];
+  [PROJECT.notifications, 'Error'],
+].toSorted();
 
 let sentry: SentryEnvelopeServer;
 let recorder: Loopback & { requests: Array<{ method: string; headers: Record<string, unknown> }> };
@@ -56,6 +57,7 @@ beforeAll(async () => {
     SENTRY_DSN_GATEWAY: sentry.dsn(PROJECT.gateway),
     SENTRY_DSN_ORDERS: sentry.dsn(PROJECT.orders),
     SENTRY_DSN_WEB: sentry.dsn(PROJECT.page),
+    SENTRY_DSN_NOTIFICATIONS: sentry.dsn(PROJECT.notifications),
     CORS_ORIGINS: pageHost.origin,
   });
   browser = await launchChromium();
@@ -98,10 +100,10 @@ async function placeOrder(page: Page): Promise<string> {
 const summary = (events: SentryEvent[]) =>
   events.map((event) => [event.project, event.exception?.values?.[0]?.type]).toSorted();
 
-/** Waits until the three projects reported an error under `id`, and returns what they got. */
+/** Waits until every project reported an error under `id`, and returns what they got. */
 async function failedOrderEvents(id: string): Promise<Array<SentryEvent & { project: string }>> {
   const projects = () => new Set(sentry.eventsFor(id).map((event) => event.project));
-  await sentry.waitFor(() => projects().size === 3, 20_000);
+  await sentry.waitFor(() => projects().size === ONE_FAILED_ORDER.length, 20_000);
   return sentry.eventsFor(id);
 }
 

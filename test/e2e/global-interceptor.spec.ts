@@ -106,10 +106,11 @@ const MODES = [
     interceptor: false,
   },
   {
+    // Message handlers get their ID from the microservices binding, not the interceptor.
     name: "'auto' with a message handler",
     module: () => TransactionModule.forRoot(),
     withMessages: true,
-    interceptor: true,
+    interceptor: false,
   },
   {
     name: 'true',

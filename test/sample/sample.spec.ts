@@ -31,15 +31,17 @@ const summary = (events: SentryEvent[]) =>
     .toSorted();
 
 /** One error from each service, told apart by the `service` tag Spotlight shows. */
-const BOTH_SERVICES = [
+const EVERY_SERVICE = [
   ['gateway', 'gateway', 'TransactionHttpError'],
+  ['notifications', 'notifications', 'Error'],
   ['orders', 'orders', 'TypeError'],
 ];
 
 describe('npm run sample', () => {
-  it("prints each failing checkout's errors from both services, grouped by transaction_id and linked in Spotlight, then stops everything", async () => {
+  it("prints each failing checkout's errors from gateway, orders and notifications (over NATS), grouped by transaction_id and linked in Spotlight, then stops everything", async () => {
     const spotlightWasRunning = await spotlightIsRunning();
-    const run = await runSample({});
+    // orders -> notifications over NATS (the default, TCP, runs in the next test).
+    const run = await runSample({ NATS_URL: 'nats://127.0.0.1:4222' });
     expect({ code: run.code, output: run.text }).toMatchObject({ code: 0 });
     const { okId, failedIds } = printedIds(run.text);
     expect(run.text).toContain('then its Context tab');
@@ -53,7 +55,7 @@ describe('npm run sample', () => {
     for (const failedId of failedIds) {
       const failedErrors = errors.filter((event) => event.tags?.transaction_id === failedId);
       expect({ failedErrors: summary(failedErrors), all: errors }).toMatchObject({
-        failedErrors: BOTH_SERVICES,
+        failedErrors: EVERY_SERVICE,
       });
       // ...printed together under its ID, each with its service and a link to its tags.
       const group = groups.find((text) => text.startsWith(`  transaction_id=${failedId}\n`));
@@ -68,21 +70,23 @@ describe('npm run sample', () => {
     expect(run.started).toEqual({
       gateway: hasProc,
       orders: hasProc,
+      notifications: hasProc,
       spotlight: hasProc && !spotlightWasRunning,
     });
     expect(run.survivors).toEqual([]);
-    expect(run.listening).toEqual({ gateway: false, orders: false });
+    expect(run.listening).toEqual({ gateway: false, orders: false, notifications: false });
     expect(await spotlightIsRunning()).toBe(spotlightWasRunning);
   }, 240_000);
 
-  it('reports to the Sentry projects of SENTRY_DSN_GATEWAY and SENTRY_DSN_ORDERS instead', async () => {
+  it('reports to the Sentry projects of SENTRY_DSN_GATEWAY, _ORDERS and _NOTIFICATIONS instead (notifications over TCP)', async () => {
     const sentry = await SentryEnvelopeServer.start();
     try {
       const run = await runSample({
         SENTRY_DSN_GATEWAY: sentry.dsn(1),
         SENTRY_DSN_ORDERS: sentry.dsn(2),
-        // The page's project: with all three, nothing needs Spotlight.
-        SENTRY_DSN_WEB: sentry.dsn(3),
+        SENTRY_DSN_NOTIFICATIONS: sentry.dsn(3),
+        // The page's project: with all four, nothing needs Spotlight.
+        SENTRY_DSN_WEB: sentry.dsn(4),
       });
       expect({ code: run.code, output: run.text }).toMatchObject({ code: 0 });
       const { okId, failedIds } = printedIds(run.text);
@@ -103,20 +107,26 @@ describe('npm run sample', () => {
         );
         const failedErrors = sentry.eventsFor(failedId);
         expect({ failedErrors: summary(failedErrors), all: sentry.events }).toMatchObject({
-          failedErrors: BOTH_SERVICES,
+          failedErrors: EVERY_SERVICE,
         });
         expect(
           failedErrors.map((event) => [event.tags?.service, event.project]).toSorted(),
         ).toEqual([
           ['gateway', '1'],
+          ['notifications', '3'],
           ['orders', '2'],
         ]);
       }
       expect(sentry.eventsFor(okId)).toEqual([]);
       // No Spotlight: nothing needs it.
-      expect(run.started).toEqual({ gateway: hasProc, orders: hasProc, spotlight: false });
+      expect(run.started).toEqual({
+        gateway: hasProc,
+        orders: hasProc,
+        notifications: hasProc,
+        spotlight: false,
+      });
       expect(run.survivors).toEqual([]);
-      expect(run.listening).toEqual({ gateway: false, orders: false });
+      expect(run.listening).toEqual({ gateway: false, orders: false, notifications: false });
     } finally {
       await sentry.close();
     }
@@ -125,16 +135,20 @@ describe('npm run sample', () => {
 
 /** Runs `npm run sample` to its end, watching the processes it starts and Spotlight's stream. */
 async function runSample(sentryEnv: Record<string, string>) {
-  const [gatewayPort, ordersPort] = await freePorts(2);
+  const [gatewayPort, ordersPort, notificationsPort, notificationsTcpPort] = await freePorts(4);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SAMPLE_EXIT_AFTER_DEMO: '1',
     GATEWAY_PORT: String(gatewayPort),
     ORDERS_PORT: String(ordersPort),
+    NOTIFICATIONS_PORT: String(notificationsPort),
+    NOTIFICATIONS_TCP_PORT: String(notificationsTcpPort),
   };
   delete env.SENTRY_DSN_GATEWAY;
   delete env.SENTRY_DSN_ORDERS;
   delete env.SENTRY_DSN_WEB;
+  delete env.SENTRY_DSN_NOTIFICATIONS;
+  delete env.NATS_URL;
   delete env.SENTRY_SPOTLIGHT;
   Object.assign(env, sentryEnv);
 
@@ -169,10 +183,15 @@ async function runSample(sentryEnv: Record<string, string>) {
     started: {
       gateway: commands.includes('sample/dist/gateway/main.js'),
       orders: commands.includes('sample/dist/orders/main.js'),
+      notifications: commands.includes('sample/dist/notifications/main.js'),
       spotlight: commands.includes('sample/spotlight.mjs'),
     },
     survivors: await survivors([...started.keys()]),
-    listening: { gateway: await isListening(gatewayPort), orders: await isListening(ordersPort) },
+    listening: {
+      gateway: await isListening(gatewayPort),
+      orders: await isListening(ordersPort),
+      notifications: await isListening(notificationsPort),
+    },
   };
 }
 

@@ -20,7 +20,7 @@ import {
 } from 'nestjs-transaction-id';
 import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
 import { sentryTestOptions } from '../fixtures/sentry-options.js';
-import { brokerReachable } from './support/broker.js';
+import { brokerReachable } from '../fixtures/broker.js';
 import { expectEachFailureReportedOnce } from './support/load-reports.js';
 
 // A producer (HTTP gateway with a queue from BullModule.registerQueue()) and a worker (a
@@ -30,7 +30,7 @@ const REDIS = { host: '127.0.0.1', port: 6379 };
 const QUEUE = `transaction-id-${process.pid}-${Date.now()}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const KEY = 'x-transaction-id';
-const reachable = await brokerReachable('Redis', REDIS.port);
+const reachable = await brokerReachable('Redis', `redis://${REDIS.host}:${REDIS.port}`);
 
 interface WorkData {
   marker: string;

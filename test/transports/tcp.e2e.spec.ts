@@ -1,107 +1,42 @@
 import 'reflect-metadata';
-import * as Sentry from '@sentry/node';
-import { Controller, Get, Inject, Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import {
-  ClientsModule,
-  MessagePattern,
-  Transport,
-  type ClientProxy,
-  type MicroserviceOptions,
-} from '@nestjs/microservices';
-import { firstValueFrom } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TransactionId, TransactionModule } from 'nestjs-transaction-id';
-import { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js';
-import { sentryTestOptions } from '../fixtures/sentry-options.js';
+import { type AddressInfo, connect, createServer } from 'node:net';
+import { Transport } from '@nestjs/microservices';
+import { describe } from 'vitest';
+import { headerRecord } from '../fixtures/raw-headers.js';
+import { describeTransport } from './transport.suite.js';
 
-// The reference carrier: Nest's packet metadata over TCP, from a stock ClientsModule client in an
-// HTTP gateway to a standalone microservice, both with nothing but forRoot().
-const ID = 'tcp-3f2a9c1e-5b7d-4e8f';
-const PORT = 39_517;
+// The reference carrier: Nest's packet metadata over TCP. No broker: each application listens
+// on a port of its own.
+const PORTS: Record<string, number> = {
+  receiver: await freePort(),
+  plain: await freePort(),
+  strict: await freePort(),
+};
+const options = (app: string) => ({ host: '127.0.0.1', port: PORTS[app] });
 
-@Controller()
-class ReceiverController {
-  @MessagePattern('whoami')
-  whoami(@TransactionId() id: string | undefined) {
-    return { id };
-  }
-
-  @MessagePattern('fail')
-  async fail(): Promise<never> {
-    await new Promise((resolve) => setImmediate(resolve));
-    throw new Error('receiver failed');
-  }
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
-
-@Module({ imports: [TransactionModule.forRoot()], controllers: [ReceiverController] })
-class ReceiverModule {}
-
-@Controller()
-class GatewayController {
-  constructor(@Inject('RECEIVER') private readonly receiver: ClientProxy) {}
-
-  @Get('whoami')
-  whoami() {
-    return firstValueFrom(this.receiver.send('whoami', {}));
-  }
-
-  @Get('fail')
-  async fail() {
-    return firstValueFrom(this.receiver.send('fail', {})).catch(() => ({ failed: true }));
-  }
-}
-
-@Module({
-  imports: [
-    TransactionModule.forRoot(),
-    ClientsModule.register([
-      { name: 'RECEIVER', transport: Transport.TCP, options: { host: '127.0.0.1', port: PORT } },
-    ]),
-  ],
-  controllers: [GatewayController],
-})
-class GatewayModule {}
-
-let sentry: SentryEnvelopeServer;
-let receiver: INestApplication;
-let gateway: INestApplication;
-let url: string;
-
-beforeAll(async () => {
-  sentry = await SentryEnvelopeServer.start();
-  Sentry.init(sentryTestOptions({ dsn: sentry.dsn(1) }));
-  const microservice = await NestFactory.createMicroservice<MicroserviceOptions>(ReceiverModule, {
-    transport: Transport.TCP,
-    options: { host: '127.0.0.1', port: PORT },
-    logger: false,
-  });
-  await microservice.listen();
-  receiver = microservice as unknown as INestApplication;
-  gateway = await NestFactory.create(GatewayModule, { logger: false });
-  await gateway.listen(0, '127.0.0.1');
-  url = await gateway.getUrl();
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await receiver?.close();
-  await Sentry.close(2_000);
-  await sentry?.close();
-});
 
 describe('TCP', () => {
-  it("the handler sees the gateway's ID", async () => {
-    const response = await fetch(`${url}/whoami`, { headers: { 'x-transaction-id': ID } });
-    expect(await response.json()).toEqual({ id: ID });
-  });
-
-  it('the receiver reports its failure once, tagged with the ID', async () => {
-    const id = `${ID}-fail`;
-    await fetch(`${url}/fail`, { headers: { 'x-transaction-id': id } });
-    await sentry.waitFor(() => sentry.eventsFor(id).length > 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const events = sentry.eventsFor(id);
-    expect(events.map((event) => event.exception?.values?.[0]?.value)).toEqual(['receiver failed']);
+  describeTransport({
+    name: 'TCP',
+    server: (app) => ({ transport: Transport.TCP, options: options(app) }),
+    client: (app) => ({ transport: Transport.TCP, options: options(app) }),
+    async sendRaw(app, pattern, data, headers) {
+      // Nest's framing: the JSON's length, '#', the JSON.
+      const metadata = headers.length > 0 ? headerRecord(headers) : undefined;
+      const json = JSON.stringify({ pattern, data, metadata });
+      const socket = connect(options(app));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.once('connect', () => socket.end(`${json.length}#${json}`, resolve));
+      });
+    },
+    hostile: ['a'.repeat(5_000), 'x\r\ninjected', 'é-accent', '\u0000nul', '<script>'],
   });
 });

@@ -3,7 +3,10 @@ import { Controller, Get, Injectable, Module, type Type } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
-import { hasUnboundEntryPoints } from '../../lib/interceptors/unbound-entry-points.js';
+import {
+  hasMessageHandlers,
+  hasUnboundEntryPoints,
+} from '../../lib/interceptors/unbound-entry-points.js';
 
 // The metadata the decorators of @nestjs/microservices, @nestjs/websockets and @nestjs/graphql
 // write, written by hand: none of those packages is a dependency of this library.
@@ -35,12 +38,16 @@ Reflect.defineMetadata('websockets:is_gateway', true, Gateway);
 class OrdersResolver {}
 Reflect.defineMetadata('graphql:resolver_type', 'Order', OrdersResolver);
 
-async function decide(controllers: Type[], providers: Type[] = []): Promise<boolean> {
+async function decide(
+  controllers: Type[],
+  providers: Type[] = [],
+  question = hasUnboundEntryPoints,
+): Promise<boolean> {
   @Module({ controllers, providers })
   class FeatureModule {}
   const moduleRef = await Test.createTestingModule({ imports: [FeatureModule] }).compile();
   try {
-    return hasUnboundEntryPoints(moduleRef.get(ModulesContainer));
+    return question(moduleRef.get(ModulesContainer));
   } finally {
     await moduleRef.close();
   }
@@ -51,8 +58,8 @@ describe('hasUnboundEntryPoints', () => {
     expect(await decide([HttpController])).toBe(false);
   });
 
-  it('finds a message handler, also one a controller inherits', async () => {
-    expect(await decide([HttpController, InheritedListener])).toBe(true);
+  it('leaves message handlers out: the microservices binding settles their IDs', async () => {
+    expect(await decide([HttpController, InheritedListener])).toBe(false);
   });
 
   it('finds a WebSocket gateway', async () => {
@@ -61,5 +68,15 @@ describe('hasUnboundEntryPoints', () => {
 
   it('finds a GraphQL resolver', async () => {
     expect(await decide([], [OrdersResolver])).toBe(true);
+  });
+});
+
+describe('hasMessageHandlers', () => {
+  it('finds a message handler, also one a controller inherits', async () => {
+    expect(await decide([HttpController, InheritedListener], [], hasMessageHandlers)).toBe(true);
+  });
+
+  it('is false without one', async () => {
+    expect(await decide([HttpController], [Gateway], hasMessageHandlers)).toBe(false);
   });
 });

@@ -1,3 +1,5 @@
+import { hasHeader, readHeaderRecord } from './header-values.js';
+
 /** An RPC context whose transport carries Nest's packet metadata (TCP, Redis). */
 export interface MetadataContext {
   getMetadata(): unknown;
@@ -8,14 +10,12 @@ interface DispatchingClient {
   setOnDispatchHook(hook: (packet: { metadata?: unknown }) => void): void;
 }
 
-/** The ID in the metadata a client attached to the packet. */
+/**
+ * The ID in the metadata a client attached to the packet, read as headers are: any spelling of
+ * the name, and anything but one string (several spellings, several values) is not one ID.
+ */
 export function readMetadata(context: MetadataContext, header: string): string | null | undefined {
-  const metadata = context.getMetadata();
-  if (typeof metadata !== 'object' || metadata === null) return undefined;
-  const value: unknown = (metadata as Record<string, unknown>)[header];
-  if (value === undefined) return undefined;
-  // Anything else a sender may have put there is not one ID.
-  return typeof value === 'string' ? value : null;
+  return readHeaderRecord(context.getMetadata(), header);
 }
 
 /**
@@ -36,7 +36,7 @@ export function writeMetadata<Client>(
     const metadata = packet.metadata;
     if (typeof metadata !== 'object' || metadata === null) {
       packet.metadata = { [header]: id };
-    } else if (!(header in metadata)) {
+    } else if (!hasHeader(metadata, header)) {
       packet.metadata = { ...metadata, [header]: id };
     }
   });

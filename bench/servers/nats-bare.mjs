@@ -1,0 +1,62 @@
+// NATS request/reply round trip, without the library: `GET /` sends a request with a stock
+// `ClientsModule` NATS client to a NATS responder of the same process (a hybrid app), and answers
+// with the responder's reply. Server and client CPU of the round trip are both in this process.
+// Needs a NATS server: BENCH_NATS_URL, default nats://127.0.0.1:4222.
+import { randomUUID } from 'node:crypto';
+import { Controller, Inject, Module } from '@nestjs/common';
+import { ClientsModule, MessagePattern, Transport } from '@nestjs/microservices';
+import { firstValueFrom } from 'rxjs';
+import { NO_ID, decorateClass, decorateMethod, defineController } from './shared.mjs';
+
+export const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
+const OPTIONS = { transport: Transport.NATS, options: { servers: [NATS_URL] } };
+const CLIENT = 'BENCH_NATS';
+
+export function create(context) {
+  return createRoundTrip(context, { reply: () => ({ id: NO_ID }) });
+}
+
+/**
+ * The app of a NATS round-trip variant: `reply(data)` answers each request in the responder,
+ * `param` decorates the gateway handler's parameter, `imports` are added to the app module.
+ */
+export function createRoundTrip({ readTag }, { reply, param, imports = [], inject = [] }) {
+  // A subject of this process: other processes may use the same NATS server.
+  const subject = `bench.nats.${process.pid}.${randomUUID().slice(0, 8)}`;
+  const AppController = defineController({
+    inject: [CLIENT],
+    param,
+    handle: (self, id) => firstValueFrom(self.deps[0].send(subject, { id: id ?? null })),
+    readTag,
+  });
+  Inject(CLIENT)(AppController, undefined, 0);
+
+  class Responder {
+    constructor(...deps) {
+      this.deps = deps;
+    }
+
+    answer(data) {
+      return reply(data, this.deps);
+    }
+  }
+  Reflect.defineMetadata('design:paramtypes', inject, Responder);
+  decorateMethod(Responder, 'answer', MessagePattern(subject));
+  decorateClass(Responder, Controller());
+
+  class AppModule {}
+  decorateClass(
+    AppModule,
+    Module({
+      imports: [...imports, ClientsModule.register([{ name: CLIENT, ...OPTIONS }])],
+      controllers: [AppController, Responder],
+    }),
+  );
+  return {
+    module: AppModule,
+    async configureApp(app) {
+      app.connectMicroservice(OPTIONS);
+      await app.startAllMicroservices();
+    },
+  };
+}
