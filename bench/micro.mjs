@@ -29,7 +29,8 @@ const { UnitOfWork } = await load('context/unit-of-work.js');
 
 const options = resolveTransactionOptions({});
 const policy = new TransactionIdPolicy(options);
-const context = new TransactionContext(policy, new UnitOfWork(policy, options, undefined));
+const work = new UnitOfWork(policy, options, undefined);
+const context = new TransactionContext(policy, work);
 const HEADER = 'x-transaction-id';
 const VALID = '9c1d1f5e-5d0c-4a8e-9b1e-2f3a4b5c6d7e';
 const withId = { headers: { [HEADER]: VALID }, rawHeaders: ['X-Transaction-Id', VALID] };
@@ -52,11 +53,7 @@ const tasks = {
   'policy.settle (valid incoming)': () => policy.settle(VALID),
   'policy.settle (none: generate)': () => policy.settle(undefined),
   'crypto.randomUUID (reference)': () => randomUUID(),
-  // `enter` is internal: it took the ID itself before it took a store object.
-  'context.enter (no Sentry)':
-    context.enter.length >= 3 || /store/.test(String(context.enter))
-      ? () => context.enter({ id: VALID, header: HEADER }, () => context.id)
-      : () => context.enter(VALID, () => context.id),
+  'unit of work: run (no Sentry)': () => work.run({ id: VALID, header: HEADER }, () => context.id),
 };
 
 const bench = new Bench({

@@ -1,7 +1,6 @@
-import type { IncomingMessage } from 'node:http';
 import { Injectable } from '@nestjs/common';
 import { TransactionIdPolicy } from '../id/transaction-id.policy.js';
-import { currentTransactionId, type TransactionStore } from './transaction.storage.js';
+import { currentTransactionId } from './transaction.storage.js';
 import { UnitOfWork } from './unit-of-work.js';
 
 /**
@@ -60,15 +59,5 @@ export class TransactionContext {
       );
     }
     return this.work.adopt({ id }, fn);
-  }
-
-  /**
-   * Runs `fn` as the unit of work of `store`, whose ID the library settled already (no second
-   * validation), for the HTTP request it serves if any.
-   *
-   * @internal
-   */
-  enter<T>(store: TransactionStore, fn: () => T, request?: IncomingMessage): T {
-    return this.work.run(store, fn, request);
   }
 }

@@ -9,7 +9,6 @@ import {
 } from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
-import { TransactionContext } from '../context/transaction-context.js';
 import { currentTransactionStore, type TransactionStore } from '../context/transaction.storage.js';
 import { readTransactionHeader } from './read-transaction-header.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
@@ -52,7 +51,6 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly context: TransactionContext,
     private readonly work: UnitOfWork,
     private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
@@ -113,7 +111,7 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
         reply.hijack();
         return;
       }
-      this.context.enter(store, done, request.raw);
+      this.work.run(store, done, request.raw);
     };
     // A hook of each route rather than of the instance: Sentry's Fastify integration wraps every
     // instance hook in a span of its own, a cost on every request for a hook that only inject()
@@ -132,11 +130,7 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
   ): boolean {
     const store = this.settle(request, response);
     if (store === undefined) return true;
-    return this.context.enter(
-      store,
-      () => emit.call(server, 'request', request, response),
-      request,
-    );
+    return this.work.run(store, () => emit.call(server, 'request', request, response), request);
   }
 
   /**

@@ -13,6 +13,7 @@ import { RESOLVED_TRANSACTION_OPTIONS, SENTRY_BRIDGE } from '../transaction.inte
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
 import { TransactionContext } from '../context/transaction-context.js';
+import { UnitOfWork } from '../context/unit-of-work.js';
 import type { SentryBridge } from '../sentry/sentry-bridge.js';
 import { readTransactionHeader } from '../http/read-transaction-header.js';
 
@@ -50,6 +51,7 @@ export class TransactionInterceptor implements NestInterceptor {
 
   // Property injection keeps internal tokens out of the constructor that subclasses call.
   @Optional() @Inject(SENTRY_BRIDGE) private readonly sentry?: SentryBridge;
+  @Inject(UnitOfWork) private readonly work!: UnitOfWork;
 
   constructor(
     protected readonly context: TransactionContext,
@@ -73,7 +75,7 @@ export class TransactionInterceptor implements NestInterceptor {
     // `handle()` inside the unit of work: Nest binds the handler to the async context current
     // when `handle()` is called, so called outside, the handler would not see the ID.
     return new Observable((subscriber) =>
-      this.context.enter({ id, header: http ? this.options.header : undefined }, () =>
+      this.work.run({ id, header: http ? this.options.header : undefined }, () =>
         this.withReporting(next.handle()).subscribe(subscriber),
       ),
     );
