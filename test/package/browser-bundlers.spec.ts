@@ -131,49 +131,52 @@ afterAll(async () => {
   await browser?.close();
 });
 
-describe.each(BUNDLERS)('nestjs-transaction-id/browser bundled by $name', ({ bundle, scriptType }) => {
-  let full: string;
-  let one: string;
+describe.each(BUNDLERS)(
+  'nestjs-transaction-id/browser bundled by $name',
+  ({ bundle, scriptType }) => {
+    let full: string;
+    let one: string;
 
-  beforeAll(async () => {
-    full = await bundle('full.js');
-    one = await bundle('one.js');
-  }, 60_000);
+    beforeAll(async () => {
+      full = await bundle('full.js');
+      one = await bundle('one.js');
+    }, 60_000);
 
-  it('builds from the package name, with nothing from Node.js, Nest or Sentry in the bundle', () => {
-    for (const code of [full, one]) {
-      expect(code).not.toMatch(/["'`](node:|@nestjs\/|@sentry\/)/);
-      expect(code).not.toMatch(/\brequire\(/);
-    }
-    // The helper is in it: the header it sets and the integration's name.
-    expect(full).toContain('x-transaction-id');
-    expect(full).toContain('TransactionId');
-  });
+    it('builds from the package name, with nothing from Node.js, Nest or Sentry in the bundle', () => {
+      for (const code of [full, one]) {
+        expect(code).not.toMatch(/["'`](node:|@nestjs\/|@sentry\/)/);
+        expect(code).not.toMatch(/\brequire\(/);
+      }
+      // The helper is in it: the header it sets and the integration's name.
+      expect(full).toContain('x-transaction-id');
+      expect(full).toContain('TransactionId');
+    });
 
-  it('runs in Chromium: same-origin fetch carries the ID that getTransactionId() returns', async () => {
-    const page = await browser.newPage();
-    const server = await servePage(full, scriptType);
-    try {
-      const errors: string[] = [];
-      page.on('pageerror', (error) => errors.push(error.message));
-      await page.goto(`${server.origin}/`);
-      await page.waitForFunction(() => 'bundled' in globalThis);
-      const bundled = await page.evaluate(
-        () => (globalThis as unknown as { bundled: { id: string; integration: string } }).bundled,
-      );
-      expect(errors).toEqual([]);
-      expect(bundled.integration).toBe('TransactionId');
-      expect(bundled.id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(server.recorded).toEqual([bundled.id]);
-    } finally {
-      await page.close();
-      await server.close();
-    }
-  });
+    it('runs in Chromium: same-origin fetch carries the ID that getTransactionId() returns', async () => {
+      const page = await browser.newPage();
+      const server = await servePage(full, scriptType);
+      try {
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        await page.goto(`${server.origin}/`);
+        await page.waitForFunction(() => 'bundled' in globalThis);
+        const bundled = await page.evaluate(
+          () => (globalThis as unknown as { bundled: { id: string; integration: string } }).bundled,
+        );
+        expect(errors).toEqual([]);
+        expect(bundled.integration).toBe('TransactionId');
+        expect(bundled.id).toMatch(/^[0-9a-f-]{36}$/);
+        expect(server.recorded).toEqual([bundled.id]);
+      } finally {
+        await page.close();
+        await server.close();
+      }
+    });
 
-  it('tree-shakes: one function bundles to well under half of the full use', () => {
-    expect(one.length).toBeGreaterThan(0);
-    expect(one.length).toBeLessThan(full.length / 2);
-    expect(one).not.toContain('TransactionId');
-  });
-});
+    it('tree-shakes: one function bundles to well under half of the full use', () => {
+      expect(one.length).toBeGreaterThan(0);
+      expect(one.length).toBeLessThan(full.length / 2);
+      expect(one).not.toContain('TransactionId');
+    });
+  },
+);
