@@ -13,11 +13,11 @@
  *
  * Also a module: `nodeBinary(major)` returns the path of such a binary (for the benchmarks).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { constants } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runWith } from './run-with.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, 'node_modules', '.cache', 'node');
@@ -95,34 +95,10 @@ export function pathWith(binary, path = process.env.PATH ?? '') {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [major, command, ...args] = process.argv.slice(2);
-  if (command === undefined) {
-    process.stderr.write('usage: node scripts/with-node.mjs MAJOR COMMAND [ARGS...]\n');
-    process.exit(2);
-  }
-  let binary;
-  try {
-    binary = nodeBinary(major);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : error}\n`);
-    process.exit(1);
-  }
-  const env = { ...process.env, PATH: pathWith(binary) };
-  process.stderr.write(
-    `[with-node] ${command} ${args.join(' ')} on Node.js ${nodeVersion(binary)}\n`,
-  );
-  const child = spawn(command, args, {
-    stdio: 'inherit',
-    env,
-    shell: process.platform === 'win32',
+  runWith('with-node', (major) => {
+    const binary = nodeBinary(major);
+    return { env: { PATH: pathWith(binary) }, on: `Node.js ${nodeVersion(binary)}` };
   });
-  // Ctrl-C and CI's timeout reach the child through the process group; pass on the rest.
-  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-  child.on('error', (error) => {
-    process.stderr.write(`with-node: cannot run ${command}: ${error.message}\n`);
-    process.exit(127);
-  });
-  child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
 }
 
 /** The version a Node.js binary reports. */

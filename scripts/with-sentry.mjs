@@ -12,11 +12,11 @@
  * One copy for all of them matters: the SDK keys its global state by version, so a test and the
  * library on two copies would not share a client.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runWith } from './run-with.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,36 +50,15 @@ export function sentrySdk(major) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [major, command, ...args] = process.argv.slice(2);
-  if (command === undefined) {
-    process.stderr.write('usage: node scripts/with-sentry.mjs MAJOR COMMAND [ARGS...]\n');
-    process.exit(2);
-  }
-  let sdk;
-  try {
-    sdk = sentrySdk(major);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : error}\n`);
-    process.exit(1);
-  }
-  const hook = pathToFileURL(join(root, 'scripts', 'sentry-resolve.mjs')).href;
-  const env = {
-    ...process.env,
-    SENTRY_SDK_DIR: sdk.dir,
-    NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${hook}`].filter(Boolean).join(' '),
-  };
-  process.stderr.write(
-    `[with-sentry] ${command} ${args.join(' ')} on @sentry/node ${sdk.version}\n`,
-  );
-  const child = spawn(command, args, {
-    stdio: 'inherit',
-    env,
-    shell: process.platform === 'win32',
+  runWith('with-sentry', (major) => {
+    const sdk = sentrySdk(major);
+    const hook = pathToFileURL(join(root, 'scripts', 'sentry-resolve.mjs')).href;
+    return {
+      env: {
+        SENTRY_SDK_DIR: sdk.dir,
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, `--import=${hook}`].filter(Boolean).join(' '),
+      },
+      on: `@sentry/node ${sdk.version}`,
+    };
   });
-  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-  child.on('error', (error) => {
-    process.stderr.write(`with-sentry: cannot run ${command}: ${error.message}\n`);
-    process.exit(127);
-  });
-  child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
 }
