@@ -52,7 +52,7 @@ export class TransactionContext {
    * ```
    */
   run<T>(id: string | undefined, fn: () => T): T {
-    if (id === undefined) return this.work.adopt({ id: this.policy.generate() }, fn);
+    if (id === undefined) return this.work.adopt(this.work.fresh(), fn);
     if (!this.policy.isValid(id)) {
       throw new TypeError(
         'nestjs-transaction-id: TransactionContext.run() was given an invalid transaction ID.',

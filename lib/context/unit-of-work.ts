@@ -81,20 +81,6 @@ export class UnitOfWork implements OnApplicationShutdown {
   reportUnhandled(exception: unknown): void {
     if (this.options.reportUnhandled) this.sentry?.reportEndOfWork(exception);
   }
-
-  /**
-   * Settles the ID that came with a message from `source` and runs `fn` as its unit of work;
-   * `REJECTED`, with `fn` not run, when the policy turns the message away. An error that escapes
-   * keeps the ID.
-   */
-  begin<T>(
-    incoming: string | null | undefined,
-    source: TransactionSource,
-    fn: () => T,
-  ): T | typeof REJECTED {
-    const store = this.settle(incoming, source);
-    return store === REJECTED ? REJECTED : this.run(store, keepingOrigin(store, fn));
-  }
 }
 
 /** The unit of work of the application started last: decorators have no injector to ask. */

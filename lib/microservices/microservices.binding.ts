@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { ModulesContainer } from '@nestjs/core';
 import { RESOLVED_TRANSACTION_OPTIONS } from '../transaction.internal-constants.js';
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
-import { REJECTED, TransactionIdPolicy } from '../id/transaction-id.policy.js';
+import { REJECTED } from '../id/transaction-id.policy.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
 import { forwardableId } from '../http/propagation-targets.js';
 import { importOptional } from '../utils/import-optional.js';
@@ -45,7 +45,6 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
   constructor(
     private readonly modules: ModulesContainer,
     private readonly work: UnitOfWork,
-    private readonly policy: TransactionIdPolicy,
     @Inject(RESOLVED_TRANSACTION_OPTIONS) private readonly options: ResolvedTransactionOptions,
   ) {
     // The application's own carriers first: they may replace a built-in one.
@@ -112,7 +111,7 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
           status: 'error',
           message: `Refused: the message came with ${reason}; send one valid transaction ID.`,
         });
-        return this.work.run({ id: this.policy.generate(), refusal }, handle);
+        return this.work.run({ ...this.work.fresh(), refusal }, handle);
       }
       this.logger.warn(`A ${transport} message with ${reason} was dropped.`);
       return undefined;
