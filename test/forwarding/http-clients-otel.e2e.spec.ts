@@ -42,13 +42,6 @@ afterAll(async () => {
   await provider.shutdown();
 });
 
-/** The lines of `name` the last downstream request carried (Node.js joins repeats). */
-function linesOf(name: string): string[] {
-  const value = downstream.requests.at(-1)!.headers[name];
-  if (value === undefined) return [];
-  return String(value).split(', ');
-}
-
 describe.each(CLIENT_NAMES)('%s with OpenTelemetry instrumentation', (client) => {
   it.runIf(!NODE_HTTP_CLIENTS.has(client) || NODE_HTTP_FORWARDS)(
     'carries traceparent and x-transaction-id, each once',
@@ -57,8 +50,8 @@ describe.each(CLIENT_NAMES)('%s with OpenTelemetry instrumentation', (client) =>
 
       await callThrough(app, client, downstream.url('/'), id);
 
-      expect(linesOf('x-transaction-id')).toEqual([id]);
-      const traceparent = linesOf('traceparent');
+      expect(downstream.headerLines('x-transaction-id')).toEqual([id]);
+      const traceparent = downstream.headerLines('traceparent');
       expect(traceparent).toHaveLength(1);
       expect(traceparent[0]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     },

@@ -36,13 +36,6 @@ afterAll(async () => {
   await sentry.close();
 });
 
-/** How many lines of `name` the last downstream request carried (Node.js joins repeats). */
-function linesOf(name: string): string[] {
-  const value = downstream.requests.at(-1)!.headers[name];
-  if (value === undefined) return [];
-  return name === 'baggage' ? [String(value)] : String(value).split(', ');
-}
-
 describe.each(CLIENT_NAMES)('%s with @sentry/node tracing', (client) => {
   it.runIf(!NODE_HTTP_CLIENTS.has(client) || NODE_HTTP_FORWARDS)(
     'carries sentry-trace and x-transaction-id, each once',
@@ -51,8 +44,8 @@ describe.each(CLIENT_NAMES)('%s with @sentry/node tracing', (client) => {
 
       await callThrough(app, client, downstream.url('/'), id);
 
-      expect(linesOf('x-transaction-id')).toEqual([id]);
-      const trace = linesOf('sentry-trace');
+      expect(downstream.headerLines('x-transaction-id')).toEqual([id]);
+      const trace = downstream.headerLines('sentry-trace');
       expect(trace).toHaveLength(1);
       expect(trace[0]).toMatch(/^[0-9a-f]{32}-[0-9a-f]{16}-1$/);
     },

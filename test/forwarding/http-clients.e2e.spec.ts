@@ -53,19 +53,6 @@ afterAll(async () => {
   await Promise.all([allowed?.close(), other?.close(), outside?.close()]);
 });
 
-/** The x-transaction-id header lines the last request to `server` carried. */
-function lastIdLines(server: LocalServer): string[] {
-  const request = server.requests.at(-1)!;
-  return rawValues(request.headers, 'x-transaction-id');
-}
-
-function rawValues(headers: Record<string, unknown>, name: string): string[] {
-  const value = headers[name];
-  if (value === undefined) return [];
-  // Node.js joins repeated x- headers with ', '.
-  return String(value).split(', ');
-}
-
 describe.each(CLIENT_NAMES)('%s inside a Nest request', (client) => {
   const forwards = !NODE_HTTP_CLIENTS.has(client) || NODE_HTTP_FORWARDS;
 
@@ -73,7 +60,7 @@ describe.each(CLIENT_NAMES)('%s inside a Nest request', (client) => {
     const body = await callThrough(app, client, allowed.url('/'), `${safe(client)}-allowed`);
 
     expect(body).toBe(`${safe(client)}-allowed`);
-    expect(lastIdLines(allowed)).toEqual([`${safe(client)}-allowed`]);
+    expect(allowed.headerLines('x-transaction-id')).toEqual([`${safe(client)}-allowed`]);
   });
 
   it.runIf(!forwards)(
@@ -86,13 +73,13 @@ describe.each(CLIENT_NAMES)('%s inside a Nest request', (client) => {
   it('sends nothing to a URL propagationTargets does not allow', async () => {
     await callThrough(app, client, outside.url('/'), `${safe(client)}-outside`);
 
-    expect(lastIdLines(outside)).toEqual([]);
+    expect(outside.headerLines('x-transaction-id')).toEqual([]);
   });
 
   it('keeps a header the call set itself', async () => {
     await callThrough(app, client, allowed.url('/'), `${safe(client)}-request`, 'chosen-by-caller');
 
-    expect(lastIdLines(allowed)).toEqual(['chosen-by-caller']);
+    expect(allowed.headerLines('x-transaction-id')).toEqual(['chosen-by-caller']);
   });
 
   it.runIf(forwards)('keeps the ID on a redirect to the same origin', async () => {
@@ -122,7 +109,7 @@ describe.each(CLIENT_NAMES)('%s inside a Nest request', (client) => {
       `${safe(client)}-x`,
     );
 
-    expect(lastIdLines(allowed)).toEqual([`${safe(client)}-x`]);
+    expect(allowed.headerLines('x-transaction-id')).toEqual([`${safe(client)}-x`]);
     expect(other.requests.at(-1)!.url).toBe('/landed');
     expect(body).toBe('-');
   });
@@ -151,7 +138,7 @@ describe('TransactionHttpService with the instrumentation on', () => {
     const body = await callThrough(app, 'TransactionHttpService', allowed.url('/'), 'ths-once');
 
     expect(body).toBe('ths-once');
-    expect(lastIdLines(allowed)).toEqual(['ths-once']);
+    expect(allowed.headerLines('x-transaction-id')).toEqual(['ths-once']);
   });
 
   it('still drops it on a redirect to another origin', async () => {

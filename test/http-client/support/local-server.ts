@@ -125,6 +125,12 @@ export class LocalServer {
     });
   }
 
+  /** The lines of header `name` the last request carried (Node.js joins repeats with `, `). */
+  headerLines(name: string): string[] {
+    const value = this.requests.at(-1)?.headers[name];
+    return value === undefined ? [] : String(value).split(', ');
+  }
+
   /** Closes the server and every connection still open. */
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
