@@ -35,17 +35,20 @@ export class UnitOfWork implements OnApplicationShutdown {
 
   /**
    * The store of work that came with `incoming` (`undefined` when none came, `null` when several
-   * did) from `source`; `REJECTED` when the work must be turned away.
+   * did) from `source`; `REJECTED` when the work must be turned away. `header` is the HTTP header
+   * the value came in, kept on the store for the events whose request headers show it.
    */
   settle(
     incoming: string | null | undefined,
     source: TransactionSource,
+    header?: string,
   ): TransactionStore | typeof REJECTED {
     const trusted = this.policy.trusts(source);
     const id = this.policy.settle(incoming, trusted);
     if (id === REJECTED) return REJECTED;
     const clientId =
       !trusted && this.options.tagClientId && this.policy.isValid(incoming) ? incoming : undefined;
+    if (header !== undefined) return { id, clientId, header };
     return clientId === undefined ? { id } : { id, clientId };
   }
 

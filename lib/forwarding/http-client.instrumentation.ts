@@ -135,8 +135,10 @@ function forward<R extends object & Tracked>(carrier: HttpClientCarrier<R>, requ
   try {
     const settings = active[0];
     if (settings === undefined) return;
-    const url = carrier.url(request);
     const current = currentTransactionStore();
+    // Most calls outside a unit of work (Sentry's own envelopes among them) stop here.
+    if (current === undefined && pendingRedirects === 0) return;
+    const url = carrier.url(request);
     const redirect = pendingRedirects === 0 ? undefined : takeRedirect(url, current);
     // A redirect hop belongs to the unit of work of its chain, whatever context it is made in.
     const store = redirect?.store ?? current;

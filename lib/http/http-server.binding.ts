@@ -162,19 +162,16 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
    * turned away, with the 400 answered here.
    */
   private settle(request: IncomingMessage, response: ServerResponse): TransactionStore | undefined {
-    const { header, echo, tagClientId } = this.options;
+    const { header, echo } = this.options;
     let incoming = readTransactionHeader(request, header);
     if (incoming === undefined && this.options.deriveFromTraceId) incoming = this.derive(request);
-    const trusted = this.policy.trusts(request);
-    const id = this.policy.settle(incoming, trusted);
-    if (id === REJECTED) {
+    const store = this.work.settle(incoming, request, header);
+    if (store === REJECTED) {
       rejectRequest(response, header, incoming === undefined);
       return undefined;
     }
-    if (echo) response.setHeader(header, id);
-    const clientId =
-      !trusted && tagClientId && this.policy.isValid(incoming) ? incoming : undefined;
-    return { id, clientId, header };
+    if (echo) response.setHeader(header, store.id);
+    return store;
   }
 
   /**
