@@ -14,6 +14,7 @@ import { readTransactionHeader } from './read-transaction-header.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
 import { isRefusal, settleHandshake } from '../websockets/handshake.js';
 import { readTraceId } from './read-trace-id.js';
+import { echoOnHead } from './response-echo.js';
 
 type Emit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
 type BoundServer = Server & { [BOUND_SERVER]?: true };
@@ -48,6 +49,11 @@ interface FastifyReplyLike {
 @Injectable()
 export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
   private restore: (() => void) | undefined;
+  /**
+   * Whether the echo waits for the response's head (`echoOnHead`): Fastify writes its headers in
+   * one `writeHead()`, Express sets each with `setHeader()`, where the echo is set at once.
+   */
+  private echoWithHead = false;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -69,6 +75,7 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
+    this.echoWithHead = this.adapterHost.httpAdapter?.getType?.() === 'fastify';
     this.wrapServer();
   }
 
@@ -170,7 +177,9 @@ export class HttpServerBinding implements OnModuleInit, OnApplicationShutdown {
       rejectRequest(response, header, incoming === undefined);
       return undefined;
     }
-    if (echo) response.setHeader(header, store.id);
+    if (!echo) return store;
+    if (this.echoWithHead) echoOnHead(response, store);
+    else response.setHeader(header, store.id);
     return store;
   }
 
