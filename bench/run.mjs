@@ -66,7 +66,8 @@ const HELP = `Usage: node bench/run.mjs [options]
                            then times them at the same time (--duration, default 10 s), so that
                            background load from other processes hits all of them alike
   --mix half|with|without  requests with a valid ID, without, or alternating (default half)
-  --only <names>           comma-separated variants (see bench/README.md); default all
+  --only <names>           comma-separated variants (see bench/README.md); default all but
+                           the diagnostics marked explicit (errors-only+fork)
   --adapters <names>       express,fastify (default both)
   --aa <variant|none>      run a second copy of <variant> for A/A noise (default sentry;
                            bare when --parts is instructions alone)
@@ -186,7 +187,9 @@ for (const name of [...(only ?? []), ...options.memoryVariants]) {
   if (!byName.has(name))
     throw new Error(`unknown variant ${name}; known: ${[...byName.keys()].join(', ')}`);
 }
-let selected = only ? VARIANTS.filter((v) => only.includes(v.name)) : [...VARIANTS];
+let selected = only
+  ? VARIANTS.filter((v) => only.includes(v.name))
+  : VARIANTS.filter((v) => !v.explicit);
 if (options.aa !== 'none') {
   const original = byName.get(options.aa);
   if (!original) throw new Error(`unknown --aa variant ${options.aa}`);

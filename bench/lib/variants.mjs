@@ -9,7 +9,8 @@
  * what the correctness check requires: 'none' (no ID anywhere), 'id' (the right ID in the
  * handler, the echo header and, with Sentry, the isolation-scope tag) or 'out' ('id' and the same
  * ID received by the downstream server). `group`: the variants that the side-by-side mode times
- * together (every comparison with a target stays within one group).
+ * together (every comparison with a target stays within one group). `explicit`: runs only when
+ * named in `--only`.
  */
 export const VARIANTS = [
   {
@@ -144,6 +145,18 @@ export const VARIANTS = [
     sentry: 'errors-only',
     expect: 'none',
     about: 'bare + Sentry.init({ integrations: errorsOnlyIntegrations }), tracing off',
+  },
+  {
+    name: 'errors-only+fork',
+    group: 'plain',
+    server: 'sentry-fork',
+    sentry: 'errors-only',
+    expect: 'none',
+    diagnostic: true,
+    // Only when named in --only: a diagnostic of the instruction counts, not worth a timing run.
+    explicit: true,
+    about:
+      "diagnostic: errors-only + Sentry's isolation scope forked per request by hand (no module)",
   },
   {
     name: 'errors-only+module',

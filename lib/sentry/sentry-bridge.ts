@@ -44,15 +44,32 @@ const describingClients = new WeakSet<SentryClient>();
 const attributingClients = new WeakSet<SentryClient>();
 
 // What an isolation scope of a unit of work holds: its store and, for a request isolated here,
-// the request. Properties of the scope rather than WeakMaps keyed by it: Node 20's minor GC does
-// not drop WeakMap entries, so each request's scopes, store and request outlived it into the old
-// generation, and major GCs ran all the time (Fastify, errors-only: 37.9 → 31.1 µs per request).
-// Scopes belong to the SDK, which all applications of the process share; `clone()` does not copy
-// these.
+// what describes the request on its events. Properties of the scope rather than WeakMaps keyed by
+// it: Node 20's minor GC does not drop WeakMap entries, so each request's scopes, store and request
+// outlived it into the old generation, and major GCs ran all the time (Fastify, errors-only: 37.9
+// → 31.1 µs per request). Scopes belong to the SDK, which all applications of the process share;
+// `clone()` does not copy these.
 const STORE = Symbol('nestjs-transaction-id.store');
 const REQUEST = Symbol('nestjs-transaction-id.request');
 
-type HoldingScope = Scope & { [STORE]?: TransactionStore; [REQUEST]?: IncomingMessage };
+/**
+ * What an event needs of the request it was raised in, taken when the request is isolated: these
+ * values, never the request. Whatever the scope references lives as long as the scope, and after a
+ * burst of concurrent requests V8 allocates Sentry's per-request context objects, which reference
+ * the scope, directly in the old generation (allocation-site pretenuring): everything the scope
+ * reaches then survives every young-generation collection until the next mark-compact. The
+ * request would take its response, Express's additions and the parser's buffers with it (Express,
+ * errors-only, Node 24: ~520 → ~180 KB promoted per scavenge, see bench/README.md).
+ */
+interface RequestView {
+  method: string | undefined;
+  /** The URL as it came in: Express strips mount paths from `url` later, while it routes. */
+  url: string | undefined;
+  headers: IncomingMessage['headers'];
+  socket: IncomingMessage['socket'] | null;
+}
+
+type HoldingScope = Scope & { [STORE]?: TransactionStore; [REQUEST]?: RequestView };
 
 /** Where the path of a request URL ends. */
 const URL_END = /[?#]/;
@@ -179,7 +196,12 @@ export class SentryBridge {
     const sentryTrace = request.headers['sentry-trace'];
     return sdk.withIsolationScope((forked: HoldingScope) => {
       hold(forked, store, this.spansReadAttributes);
-      forked[REQUEST] = request;
+      forked[REQUEST] = {
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        socket: request.socket,
+      };
       if (typeof sentryTrace !== 'string') return fn();
       const baggage = request.headers.baggage;
       return sdk.continueTrace(
@@ -233,21 +255,20 @@ export class SentryBridge {
       const request = (this.sdk.getIsolationScope() as HoldingScope)[REQUEST];
       if (request === undefined) return;
       const method = (request.method ?? 'GET').toUpperCase();
-      // Express strips mount paths from `url` while it routes; `originalUrl` keeps them.
-      const url = (request as { originalUrl?: string }).originalUrl ?? request.url ?? '/';
+      const url = request.url ?? '/';
       event.transaction ??= `${method} ${url.split(URL_END, 1)[0]}`;
       if (this.toRequestData === undefined) return;
+      const { headers, socket } = request;
       event.sdkProcessingMetadata = {
         ...event.sdkProcessingMetadata,
-        // Not the request itself: by now it may hold a parsed body and cookies, which Sentry's
-        // http integration would not have copied.
+        // Not a parsed body or cookies, which Sentry's http integration would not have copied.
         normalizedRequest: this.toRequestData({
           method,
           url,
-          headers: request.headers,
-          socket: request.socket,
+          headers,
+          socket: socket ?? undefined,
         }),
-        ipAddress: request.socket?.remoteAddress,
+        ipAddress: socket?.remoteAddress,
       };
     });
   }

@@ -1,5 +1,7 @@
-import { request as httpRequest } from 'node:http';
-import { Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Controller, Get, HttpCode, Module, Post, Req } from '@nestjs/common';
 import * as Sentry from '@sentry/node';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,10 @@ import type { SentryEnvelopeServer } from '../fixtures/sentry-envelope-server.js
 
 let echo: HeaderEchoServer;
 
+/** What the `kept` route leaves behind: its isolation scope, and its request held weakly. */
+let kept:
+  { scope: ReturnType<typeof Sentry.getIsolationScope>; request: WeakRef<object> } | undefined;
+
 @Controller()
 class ErrorsOnlyController {
   constructor(private readonly http: TransactionHttpService) {}
@@ -20,6 +26,17 @@ class ErrorsOnlyController {
   async fail(): Promise<never> {
     await new Promise((resolve) => setTimeout(resolve, 2));
     throw new Error('orders store is down');
+  }
+
+  /**
+   * Keeps the request's isolation scope, as anything the request starts would (a timer, a promise
+   * that outlives it), and its raw request only weakly.
+   */
+  @Get('kept')
+  keep(@Req() request: IncomingMessage | { raw: IncomingMessage }): string {
+    const raw = 'raw' in request ? request.raw : request;
+    kept = { scope: Sentry.getIsolationScope(), request: new WeakRef(raw) };
+    return 'kept';
   }
 
   /** Makes an outgoing call and answers with the headers it carried. */
@@ -112,6 +129,22 @@ export function errorsOnlySuite(sentry: SentryEnvelopeServer, collectsUserInfo: 
         expect(traceIds[1]).not.toBe(traceIds[0]);
       });
 
+      it('keeps nothing of a request alive through its isolation scope but what its events need', async () => {
+        const id = `kept-${adapter}`;
+        await callWithoutKeepAlive(`${app.url}/kept`, id);
+        const scope = kept?.scope;
+        expect(scope?.getScopeData().tags.transaction_id).toBe(id);
+        // The request and what it references (its response, the framework's additions) are
+        // garbage once answered, even while its isolation scope lives on.
+        const collect = garbageCollector();
+        for (let i = 0; i < 10 && kept?.request.deref() !== undefined; i++) {
+          await new Promise((resolve) => setImmediate(resolve));
+          collect();
+        }
+        expect(kept?.request.deref()).toBeUndefined();
+        expect(scope?.getScopeData().tags.transaction_id).toBe(id);
+      });
+
       it("forwards Sentry's trace headers along with the transaction ID", async () => {
         const id = `forward-${adapter}`;
         const { body } = await call<Record<string, string>>(`${app.url}/forward`, {
@@ -139,4 +172,26 @@ function postWithoutTrace(url: string, transactionId: string): Promise<number> {
     request.once('error', reject);
     request.end();
   });
+}
+
+/** A GET over node:http on a connection of its own, closed after the answer. */
+function callWithoutKeepAlive(url: string, transactionId: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, {
+      agent: false,
+      headers: { 'x-transaction-id': transactionId, connection: 'close' },
+    });
+    request.once('response', (response) => {
+      response.resume();
+      response.once('end', () => resolve());
+    });
+    request.once('error', reject);
+    request.end();
+  });
+}
+
+/** V8's full garbage collection, without starting the process with `--expose-gc`. */
+function garbageCollector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }
