@@ -9,7 +9,7 @@ import { firstValueFrom } from 'rxjs';
 import { NO_ID, decorateClass, decorateMethod, defineController } from './shared.mjs';
 
 export const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
-const OPTIONS = { transport: Transport.NATS, options: { servers: [NATS_URL] } };
+export const OPTIONS = { transport: Transport.NATS, options: { servers: [NATS_URL] } };
 const CLIENT = 'BENCH_NATS';
 
 export function create(context) {
