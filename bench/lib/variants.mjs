@@ -233,6 +233,26 @@ export const VARIANTS = [
       'nats-hop with the module on the NATS hop too: the client forwards the ID, the responder app imports the module and answers the ID it settled',
   },
   {
+    name: 'nats-hop+forward',
+    group: 'nats',
+    server: 'nats-hop-forward',
+    sentry: 'none',
+    expect: 'id',
+    diagnostic: true,
+    about:
+      'diagnostic: nats-hop whose client forwards the ID in a header, the responder without the module: the sending half of the hop',
+  },
+  {
+    name: 'nats+als',
+    group: 'nats',
+    server: 'nats-als',
+    sentry: 'none',
+    expect: 'none',
+    diagnostic: true,
+    about:
+      'diagnostic: nats with each NATS request sent inside an AsyncLocalStorage.run() of its own, no library',
+  },
+  {
     name: 'errors-only+nats',
     group: 'nats',
     server: 'nats-bare',
@@ -300,6 +320,9 @@ export const COMPARISONS = [
   { variant: 'errors-only+nats+module', baseline: 'errors-only+nats', target: 0.97 },
   { variant: 'nats-hop+module', baseline: 'nats-hop', target: 0.97 },
   { variant: 'nats-hop', baseline: 'nats' },
+  { variant: 'nats-hop+forward', baseline: 'nats-hop' },
+  { variant: 'nats-hop+module', baseline: 'nats-hop+forward' },
+  { variant: 'nats+als', baseline: 'nats' },
   { variant: 'sentry', baseline: 'bare' },
   { variant: 'sentry-notrace', baseline: 'bare' },
 ];
