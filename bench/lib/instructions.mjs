@@ -40,6 +40,8 @@ export function callgrindWrap(dir) {
     '--tool=callgrind',
     '--instr-atstart=no',
     `--callgrind-out-file=${join(dir, 'callgrind.%p')}`,
+    // Diagnostics only (e.g. `--separate-callers=3` to see which code calls a runtime function).
+    ...(process.env.BENCH_CALLGRIND_ARGS?.split(/\s+/).filter(Boolean) ?? []),
   ];
 }
 

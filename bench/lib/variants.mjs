@@ -228,6 +228,44 @@ export const VARIANTS = [
     about: 'nats + TransactionModule.forRoot(): the ID crosses NATS, the responder answers it',
   },
   {
+    name: 'nats-hop',
+    group: 'nats',
+    server: 'nats-hop',
+    sentry: 'none',
+    expect: 'id',
+    about:
+      'nats-hop+module without the library on the NATS hop: the module on HTTP only, a client made by hand (not forwarded), the responder a second Nest app without the module; the ID rides in the payload',
+  },
+  {
+    name: 'nats-hop+module',
+    group: 'nats',
+    server: 'nats-hop-module',
+    sentry: 'none',
+    expect: 'id',
+    about:
+      'nats-hop with the module on the NATS hop too: the client forwards the ID, the responder app imports the module and answers the ID it settled',
+  },
+  {
+    name: 'nats-hop+forward',
+    group: 'nats',
+    server: 'nats-hop-forward',
+    sentry: 'none',
+    expect: 'id',
+    diagnostic: true,
+    about:
+      'diagnostic: nats-hop whose client forwards the ID in a header, the responder without the module: the sending half of the hop',
+  },
+  {
+    name: 'nats+als',
+    group: 'nats',
+    server: 'nats-als',
+    sentry: 'none',
+    expect: 'none',
+    diagnostic: true,
+    about:
+      'diagnostic: nats with each NATS request sent inside an AsyncLocalStorage.run() of its own, no library',
+  },
+  {
     name: 'errors-only+nats',
     group: 'nats',
     server: 'nats-bare',
@@ -293,6 +331,11 @@ export const COMPARISONS = [
   { variant: 'out:axios', baseline: 'out:fetch' },
   { variant: 'nats+module', baseline: 'nats', target: 0.97 },
   { variant: 'errors-only+nats+module', baseline: 'errors-only+nats', target: 0.97 },
+  { variant: 'nats-hop+module', baseline: 'nats-hop', target: 0.97 },
+  { variant: 'nats-hop', baseline: 'nats' },
+  { variant: 'nats-hop+forward', baseline: 'nats-hop' },
+  { variant: 'nats-hop+module', baseline: 'nats-hop+forward' },
+  { variant: 'nats+als', baseline: 'nats' },
   { variant: 'sentry', baseline: 'bare' },
   { variant: 'sentry-notrace', baseline: 'bare' },
 ];

@@ -9,7 +9,7 @@ import { firstValueFrom } from 'rxjs';
 import { NO_ID, decorateClass, decorateMethod, defineController } from './shared.mjs';
 
 export const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
-const OPTIONS = { transport: Transport.NATS, options: { servers: [NATS_URL] } };
+export const OPTIONS = { transport: Transport.NATS, options: { servers: [NATS_URL] } };
 const CLIENT = 'BENCH_NATS';
 
 export function create(context) {
@@ -18,15 +18,20 @@ export function create(context) {
 
 /**
  * The app of a NATS round-trip variant: `reply(data)` answers each request in the responder,
- * `param` decorates the gateway handler's parameter, `imports` are added to the app module.
+ * `param` decorates the gateway handler's parameter, `imports` are added to the app module,
+ * `around(send)` runs each request's sending (default: as it is).
  */
-export function createRoundTrip({ readTag }, { reply, param, imports = [], inject = [] }) {
+export function createRoundTrip(
+  { readTag },
+  { reply, param, imports = [], inject = [], around = (send) => send() },
+) {
   // A subject of this process: other processes may use the same NATS server.
   const subject = `bench.nats.${process.pid}.${randomUUID().slice(0, 8)}`;
   const AppController = defineController({
     inject: [CLIENT],
     param,
-    handle: (self, id) => firstValueFrom(self.deps[0].send(subject, { id: id ?? null })),
+    handle: (self, id) =>
+      around(() => firstValueFrom(self.deps[0].send(subject, { id: id ?? null }))),
     readTag,
   });
   Inject(CLIENT)(AppController, undefined, 0);

@@ -4,6 +4,7 @@ import { RESOLVED_TRANSACTION_OPTIONS } from '../transaction.internal-constants.
 import type { ResolvedTransactionOptions } from '../options/transaction-options.js';
 import { REJECTED } from '../id/transaction-id.policy.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
+import { currentTransactionId } from '../context/transaction.storage.js';
 import { forwardableId } from '../http/propagation-targets.js';
 import { importOptional } from '../utils/import-optional.js';
 import type { TransportCarrier } from './transport-carrier.js';
@@ -82,8 +83,13 @@ export class MicroservicesBinding implements OnModuleInit, OnApplicationShutdown
     const carrier = this.carrierOfClient(client);
     if (carrier === undefined) return false;
     const { header, propagationTargets } = this.options;
-    carrier.forward(client, header, (sender) =>
-      forwardableId(carrier.target?.(sender), propagationTargets),
+    // Without targets every destination may receive the ID: no URL to build per message.
+    carrier.forward(
+      client,
+      header,
+      propagationTargets === undefined
+        ? currentTransactionId
+        : (sender) => forwardableId(carrier.target?.(sender), propagationTargets),
     );
     (client as Marked)[BOUND] = true;
     return true;

@@ -142,9 +142,12 @@ const cases: Case[] = [
  * A module whose provider makes its client by hand and forwards it while Nest builds it (as in a
  * constructor), before the library's own initialisation.
  */
-function senderModule(options: ClientOptions) {
+function senderModule(
+  options: ClientOptions,
+  moduleOptions: Parameters<typeof TransactionModule.forRoot>[0] = {},
+) {
   @Module({
-    imports: [TransactionModule.forRoot()],
+    imports: [TransactionModule.forRoot(moduleOptions)],
     providers: [
       {
         provide: 'SENDER',
@@ -214,3 +217,40 @@ for (const transport of cases) {
     },
   );
 }
+
+describe.skipIf(!(await brokerReachable('NATS', NATS)))(
+  'NATS: propagationTargets decide by the server a client sends to',
+  () => {
+    const nats = cases[0];
+    const sent = async (targets: string[]) => {
+      const topic = `tid-wire-${randomUUID().slice(0, 8)}`;
+      const app = await NestFactory.createApplicationContext(
+        senderModule(nats.client(topic), { propagationTargets: targets }),
+        { logger: false },
+      );
+      const client: ClientProxy = app.get('SENDER');
+      const subscriber = await nats.subscribe(topic);
+      try {
+        const received = subscriber.next();
+        await app
+          .get(TransactionContext)
+          .run('wire-targets', () =>
+            firstValueFrom(client.emit(topic, { order: 4 }), { defaultValue: undefined }),
+          );
+        return (await received).header;
+      } finally {
+        await client.close();
+        await subscriber.close();
+        await app.close();
+      }
+    };
+
+    it('a client whose server is a target sends the ID', async () => {
+      expect(await sent(['nats://127.0.0.1:4222'])).toBe('wire-targets');
+    });
+
+    it('a client whose server is not a target sends none', async () => {
+      expect(await sent(['nats://10.0.0.5:4222'])).toBeUndefined();
+    });
+  },
+);

@@ -23,7 +23,8 @@ export function hasHeader(record: unknown, header: string): boolean {
 
 /** Whether two header names are the same name (`header` is lower case). */
 export function sameName(name: string, header: string): boolean {
-  return name.length === header.length && name.toLowerCase() === header;
+  // Senders with the library write the name as it is configured: no lower-cased copy for those.
+  return name === header || (name.length === header.length && name.toLowerCase() === header);
 }
 
 /** A header's value as one string; `null` for several values or anything else. */

@@ -1,10 +1,12 @@
 import type { TransportCarrier } from '../transport-carrier.js';
 import { sameName } from './header-values.js';
 
-/** NATS message headers (`MsgHdrs` of `@nats-io/transport-node`), as far as the carrier uses them. */
-interface NatsHeaders {
-  keys(): string[];
-  values(key: string): string[];
+/**
+ * NATS message headers (`MsgHdrs` of `@nats-io/transport-node`), as far as the carrier uses them:
+ * iterated as `[name, values]` pairs, which lists each value once, without the arrays `keys()`
+ * and `values()` build per call.
+ */
+interface NatsHeaders extends Iterable<[string, string[]]> {
   append(key: string, value: string): void;
 }
 
@@ -34,32 +36,31 @@ export const natsCarrier: TransportCarrier<NatsContextLike, NatsClient> = {
 
   read(context, header) {
     const headers = context.getHeaders();
-    if (headers === undefined || headers === null || typeof headers.keys !== 'function') {
-      return undefined;
+    if (typeof headers?.[Symbol.iterator] !== 'function') return undefined;
+    let found: string | null | undefined;
+    for (const [key, values] of headers) {
+      if (!sameName(key, header)) continue;
+      for (const value of values) {
+        if (found !== undefined) return null;
+        found = value;
+      }
     }
-    const values: string[] = [];
-    for (const key of headers.keys()) {
-      if (sameName(key, header)) values.push(...headers.values(key));
-    }
-    if (values.length === 0) return undefined;
-    return values.length === 1 ? values[0] : null;
+    return found;
   },
 
   forward(client, header, currentId) {
     const merge = client.mergeHeaders;
-    // Empty headers made the way the client makes them, from the `@nats-io/transport-node` it
-    // loaded itself: the library never resolves that package on its own.
-    const fresh = () =>
-      merge.call({ options: { headers: {} } } as unknown as NatsClient, undefined);
     client.mergeHeaders = function mergeHeaders(this: NatsClient, requestHeaders?: NatsHeaders) {
       const headers = merge.call(this, requestHeaders);
       const id = currentId(client);
-      if (id === undefined || headers?.keys().some((key) => sameName(key, header))) return headers;
-      const result = fresh();
+      if (id === undefined || (headers !== undefined && hasName(headers, header))) return headers;
+      // Empty headers made the way the client makes them, from the `@nats-io/transport-node` it
+      // loaded itself: the library never resolves that package on its own.
+      const result = merge.call(MAKES_EMPTY_HEADERS, undefined);
       if (result === undefined) return headers;
       if (headers !== undefined) {
-        for (const key of headers.keys()) {
-          for (const value of headers.values(key)) result.append(key, value);
+        for (const [key, values] of headers) {
+          for (const value of values) result.append(key, value);
         }
       }
       result.append(header, id);
@@ -74,3 +75,17 @@ export const natsCarrier: TransportCarrier<NatsContextLike, NatsClient> = {
     return first.includes('://') ? first : `nats://${first}`;
   },
 };
+
+/**
+ * What `ClientNats#mergeHeaders()` is called on to make empty headers: a client whose `headers`
+ * option is empty. Made once; the method only reads it.
+ */
+const MAKES_EMPTY_HEADERS = { options: { headers: {} } } as unknown as NatsClient;
+
+/** Whether `headers` has `header` under any spelling. */
+function hasName(headers: NatsHeaders, header: string): boolean {
+  for (const [key] of headers) {
+    if (sameName(key, header)) return true;
+  }
+  return false;
+}
