@@ -28,7 +28,7 @@ interface EchoingResponse extends ServerResponse {
  *
  * For Fastify, which writes a reply's headers in one `writeHead(status, headers)`: Node.js takes
  * that on a fast path only when no header was set before with `setHeader()`, and an echo set
- * early sends every Fastify header through `setHeader()` again (5 k instructions per request,
+ * early sends every Fastify header through `setHeader()` again (~3 k instructions per request more,
  * bench/README.md). Until the head is written, `getHeader()` does not see the echo.
  */
 export function echoOnHead(response: ServerResponse, store: TransactionStore): void {
@@ -42,6 +42,7 @@ export function echoOnHead(response: ServerResponse, store: TransactionStore): v
   response.writeHead = writeHeadEchoing as ServerResponse['writeHead'];
 }
 
+/** Whether the store is a request's, which knows the header it is served under. */
 function hasEchoHeader(store: TransactionStore): store is EchoedStore {
   return store.header !== undefined;
 }
