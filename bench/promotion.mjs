@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { INSTRUCTION_FLAGS } from './lib/instructions.mjs';
 import { requestMix } from './lib/load.mjs';
 import { startSentrySink } from './lib/sentry-sink.mjs';
 import { startServer } from './lib/server-process.mjs';
@@ -32,17 +33,8 @@ const { values } = parseArgs({
   },
 });
 
-// The same as run.mjs's INSTRUCTION_FLAGS: the state the instruction counts measure.
-const FLAGS = [
-  '--predictable-gc-schedule',
-  '--no-concurrent-recompilation',
-  '--no-concurrent-sparkplug',
-  '--no-concurrent-osr',
-  '--no-parallel-scavenge',
-  '--hash-seed=1',
-  '--random-seed=1',
-  '--trace-gc-nvp',
-];
+// The state the instruction counts measure, and V8's trace of every collection.
+const FLAGS = [...INSTRUCTION_FLAGS, '--trace-gc-nvp'];
 
 const dir = mkdtempSync(join(tmpdir(), 'promotion-'));
 const log = join(dir, 'gc.log');

@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkServer } from './lib/check.mjs';
 import { pruneSnapshots, snapshotDist } from './lib/dist-snapshot.mjs';
-import { callgrindAvailable, callgrindWrap, countInstructions } from './lib/instructions.mjs';
+import {
+  INSTRUCTION_FLAGS,
+  callgrindAvailable,
+  callgrindWrap,
+  countInstructions,
+} from './lib/instructions.mjs';
 import { sendLoad } from './lib/load.mjs';
 import { summarizeProfile } from './lib/profile-summary.mjs';
 import {
@@ -486,23 +491,6 @@ async function runMicro() {
   const out = await runNodeScript(args, { cpu: env.serverCpu, name: 'micro benchmark' });
   return JSON.parse(out);
 }
-
-/**
- * What makes a count repeat. V8's heap grows, and collects, by how fast the program ran in wall
- * time: under callgrind, with other work on the machine, that changed the count by a third; a
- * fixed schedule makes it repeat. Compilation, OSR and scavenges on other threads would finish at
- * times that depend on the scheduler; fixed seeds make hash tables and `Math.random` the same in
- * every run.
- */
-const INSTRUCTION_FLAGS = [
-  '--predictable-gc-schedule',
-  '--no-concurrent-recompilation',
-  '--no-concurrent-sparkplug',
-  '--no-concurrent-osr',
-  '--no-parallel-scavenge',
-  '--hash-seed=1',
-  '--random-seed=1',
-];
 
 /**
  * Instructions per request of every cell, each server run under callgrind after a correctness

@@ -17,6 +17,23 @@ import { join } from 'node:path';
 import { requestMix } from './load.mjs';
 import { median } from './stats.mjs';
 
+/**
+ * What makes a count repeat. V8's heap grows, and collects, by how fast the program ran in wall
+ * time: under callgrind, with other work on the machine, that changed the count by a third; a
+ * fixed schedule makes it repeat. Compilation, OSR and scavenges on other threads would finish at
+ * times that depend on the scheduler; fixed seeds make hash tables and `Math.random` the same in
+ * every run.
+ */
+export const INSTRUCTION_FLAGS = [
+  '--predictable-gc-schedule',
+  '--no-concurrent-recompilation',
+  '--no-concurrent-sparkplug',
+  '--no-concurrent-osr',
+  '--no-parallel-scavenge',
+  '--hash-seed=1',
+  '--random-seed=1',
+];
+
 /** Whether valgrind (with callgrind_control) is installed. */
 export function callgrindAvailable() {
   try {

@@ -36,18 +36,7 @@ export function createRoundTrip(
   });
   Inject(CLIENT)(AppController, undefined, 0);
 
-  class Responder {
-    constructor(...deps) {
-      this.deps = deps;
-    }
-
-    answer(data) {
-      return reply(data, this.deps);
-    }
-  }
-  Reflect.defineMetadata('design:paramtypes', inject, Responder);
-  decorateMethod(Responder, 'answer', MessagePattern(subject));
-  decorateClass(Responder, Controller());
+  const Responder = defineResponder(subject, reply, inject);
 
   class AppModule {}
   decorateClass(
@@ -64,4 +53,24 @@ export function createRoundTrip(
       await app.startAllMicroservices();
     },
   };
+}
+
+/**
+ * The controller that answers `subject` with `reply(data, deps)`, `deps` being its constructor
+ * dependencies (`inject`).
+ */
+export function defineResponder(subject, reply, inject = []) {
+  class Responder {
+    constructor(...deps) {
+      this.deps = deps;
+    }
+
+    answer(data) {
+      return reply(data, this.deps);
+    }
+  }
+  Reflect.defineMetadata('design:paramtypes', inject, Responder);
+  decorateMethod(Responder, 'answer', MessagePattern(subject));
+  decorateClass(Responder, Controller());
+  return Responder;
 }

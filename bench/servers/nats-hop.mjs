@@ -6,13 +6,13 @@
 // the library. The ID crosses NATS in the payload and comes back in the reply, the same bytes as
 // nats-hop+module's payload, so both pass the same correctness check.
 import { randomUUID } from 'node:crypto';
-import { Controller, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ClientProxyFactory, MessagePattern } from '@nestjs/microservices';
+import { ClientProxyFactory } from '@nestjs/microservices';
 import { TransactionId, TransactionModule } from 'nestjs-transaction-id';
 import { firstValueFrom } from 'rxjs';
-import { OPTIONS } from './nats-bare.mjs';
-import { decorateClass, decorateMethod, defineController } from './shared.mjs';
+import { OPTIONS, defineResponder } from './nats-bare.mjs';
+import { decorateClass, defineController } from './shared.mjs';
 
 export function create(context) {
   return createHop(context, { reply: (data) => ({ id: data.id }) });
@@ -38,18 +38,7 @@ export function createHop(
     readTag,
   });
 
-  class Responder {
-    constructor(...deps) {
-      this.deps = deps;
-    }
-
-    answer(data) {
-      return reply(data, this.deps);
-    }
-  }
-  Reflect.defineMetadata('design:paramtypes', responderInject, Responder);
-  decorateMethod(Responder, 'answer', MessagePattern(subject));
-  decorateClass(Responder, Controller());
+  const Responder = defineResponder(subject, reply, responderInject);
   class ResponderModule {}
   decorateClass(ResponderModule, Module({ imports: responderImports, controllers: [Responder] }));
 
