@@ -16,7 +16,7 @@ export const GLOBAL_INTERCEPTOR = Symbol('nestjs-transaction-id:global-intercept
 export const BOUND_SERVER = Symbol.for('nestjs-transaction-id:bound-server');
 
 // The browser helper validates IDs by the same rule: defined once, in a file without imports.
-export { DEFAULT_ID_PATTERN } from './transaction.shared-constants.js';
+export { isDefaultId } from './transaction.shared-constants.js';
 
 /** Sentry accepts tag values of at most 200 characters. */
 export const SENTRY_TAG_MAX_LENGTH = 200;

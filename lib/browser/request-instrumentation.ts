@@ -1,4 +1,4 @@
-import { DEFAULT_ID_PATTERN, TRANSACTION_ID_HEADER } from '../transaction.shared-constants.js';
+import { TRANSACTION_ID_HEADER, isDefaultId } from '../transaction.shared-constants.js';
 import type { BrowserTransactionOptions, StatusCodeRange } from './browser-options.js';
 import { optionError, targetFilter, type TargetFilter } from './propagation-targets.js';
 import { getTransactionId } from './transaction-id.js';
@@ -99,7 +99,7 @@ function resolve(url: string | URL): URL | undefined {
 
 /** The ID the server echoed when valid (and readable: same origin or exposed by CORS). */
 function settledId(echoed: string | null | undefined, sent: string): string {
-  return echoed != null && DEFAULT_ID_PATTERN.test(echoed) ? echoed : sent;
+  return echoed != null && isDefaultId(echoed) ? echoed : sent;
 }
 
 function fail(installed: Config, error: unknown, transactionId: string): void {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
-  DEFAULT_ID_PATTERN,
+  isDefaultId,
   RESOLVED_TRANSACTION_OPTIONS,
   SENTRY_TAG_MAX_LENGTH,
 } from '../transaction.internal-constants.js';
@@ -93,7 +93,7 @@ export class TransactionIdPolicy {
   isValid(value: unknown): value is string {
     // The default pattern is stricter than SAFE_ID and the tag limit: one test is enough.
     if (this.options.validate === defaultValidate) {
-      return typeof value === 'string' && DEFAULT_ID_PATTERN.test(value);
+      return typeof value === 'string' && isDefaultId(value);
     }
     return (
       typeof value === 'string' &&

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TransportCarrier } from '../microservices/transport-carrier.js';
 import { TRANSACTION_ID_HEADER } from '../transaction.constants.js';
-import { DEFAULT_ID_PATTERN } from '../transaction.internal-constants.js';
+import { isDefaultId } from '../transaction.internal-constants.js';
 import type {
   InvalidTransactionIdPolicy,
   PropagationTarget,
@@ -38,7 +38,7 @@ export interface ResolvedTransactionOptions {
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The default `validate`; `TransactionIdPolicy` recognises it to skip redundant checks. */
-export const defaultValidate = (value: string): boolean => DEFAULT_ID_PATTERN.test(value);
+export const defaultValidate = (value: string): boolean => isDefaultId(value);
 
 /**
  * Merges the user's options over the defaults and checks them, so that a mistake fails the

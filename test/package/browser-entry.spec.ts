@@ -65,7 +65,7 @@ describe('nestjs-transaction-id/browser', () => {
       "export { TRANSACTION_ID_HEADER, TRANSACTION_ID_TAG } from './transaction.shared-constants.js';",
     );
     expect(reexports('transaction.internal-constants.js')).toContain(
-      "export { DEFAULT_ID_PATTERN } from './transaction.shared-constants.js';",
+      "export { isDefaultId } from './transaction.shared-constants.js';",
     );
     expect(readFileSync(join(dist, 'transaction.shared-constants.js'), 'utf8')).not.toMatch(
       /^import /m,
