@@ -62,7 +62,7 @@ import { createUnhandledExceptionProbe } from './filters/unhandled-exception.pro
     TransactionInterceptor,
     HttpServerBinding,
     MicroservicesBinding,
-    { provide: BULLMQ_PACKAGES, useFactory: loadBullMq },
+    { provide: BULLMQ_PACKAGES, useFactory: loadBullMq, inject: [ModulesContainer] },
     BullMqBinding,
     TransactionForwarding,
     JobsBinding,
