@@ -256,6 +256,16 @@ export const VARIANTS = [
       'diagnostic: nats-hop whose client forwards the ID in a header, the responder without the module: the sending half of the hop',
   },
   {
+    name: 'nats-hop+by-hand',
+    group: 'nats',
+    server: 'nats-hop-by-hand',
+    sentry: 'none',
+    expect: 'id',
+    diagnostic: true,
+    about:
+      'diagnostic: nats-hop with the ID in a NATS header set and read by hand (NatsRecordBuilder, NatsContext#getHeaders().get()), no module on the hop: what carrying one header costs without the library',
+  },
+  {
     name: 'nats+als',
     group: 'nats',
     server: 'nats-als',
@@ -335,6 +345,8 @@ export const COMPARISONS = [
   { variant: 'nats-hop', baseline: 'nats' },
   { variant: 'nats-hop+forward', baseline: 'nats-hop' },
   { variant: 'nats-hop+module', baseline: 'nats-hop+forward' },
+  { variant: 'nats-hop+by-hand', baseline: 'nats-hop' },
+  { variant: 'nats-hop+module', baseline: 'nats-hop+by-hand' },
   { variant: 'nats+als', baseline: 'nats' },
   { variant: 'sentry', baseline: 'bare' },
   { variant: 'sentry-notrace', baseline: 'bare' },

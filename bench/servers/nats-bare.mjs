@@ -4,7 +4,7 @@
 // Needs a NATS server: BENCH_NATS_URL, default nats://127.0.0.1:4222.
 import { randomUUID } from 'node:crypto';
 import { Controller, Inject, Module } from '@nestjs/common';
-import { ClientsModule, MessagePattern, Transport } from '@nestjs/microservices';
+import { ClientsModule, Ctx, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { NO_ID, decorateClass, decorateMethod, defineController } from './shared.mjs';
 
@@ -56,21 +56,27 @@ export function createRoundTrip(
 }
 
 /**
- * The controller that answers `subject` with `reply(data, deps)`, `deps` being its constructor
- * dependencies (`inject`).
+ * The controller that answers `subject` with `reply(data, deps, context)`, `deps` being its
+ * constructor dependencies (`inject`); `context`, the message's `NatsContext`, only when
+ * `withContext` is set (its `@Payload()`/`@Ctx()` decorators put Nest's parameter pipeline on
+ * the handler).
  */
-export function defineResponder(subject, reply, inject = []) {
+export function defineResponder(subject, reply, inject = [], withContext = false) {
   class Responder {
     constructor(...deps) {
       this.deps = deps;
     }
 
-    answer(data) {
-      return reply(data, this.deps);
+    answer(data, context) {
+      return reply(data, this.deps, context);
     }
   }
   Reflect.defineMetadata('design:paramtypes', inject, Responder);
   decorateMethod(Responder, 'answer', MessagePattern(subject));
+  if (withContext) {
+    Payload()(Responder.prototype, 'answer', 0);
+    Ctx()(Responder.prototype, 'answer', 1);
+  }
   decorateClass(Responder, Controller());
   return Responder;
 }

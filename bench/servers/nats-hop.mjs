@@ -19,14 +19,21 @@ export function create(context) {
 }
 
 /**
- * The app of a NATS-hop variant. The gateway (HTTP, with the library) sends each request with a
- * client made by hand; `forward(app, client)` may make it forward the ID. The responder runs as
- * a second Nest application of the process, with `responderImports`, and answers with
- * `reply(data, deps)` (`deps`: its constructor dependencies, `responderInject`).
+ * The app of a NATS-hop variant. The gateway (HTTP, with the library) sends `message(id)` for
+ * each request with a client made by hand; `forward(app, client)` may make it forward the ID. The
+ * responder runs as a second Nest application of the process, with `responderImports`, and
+ * answers with `reply(data, deps, context)` (`deps`: its constructor dependencies,
+ * `responderInject`; `context`: the message's `NatsContext`, in every hop variant alike).
  */
 export function createHop(
   { readTag },
-  { reply, forward, responderImports = [], responderInject = [] },
+  {
+    reply,
+    forward,
+    message = (id) => ({ id: id ?? null }),
+    responderImports = [],
+    responderInject = [],
+  },
 ) {
   // A subject of this process: other processes may use the same NATS server.
   const subject = `bench.nats-hop.${process.pid}.${randomUUID().slice(0, 8)}`;
@@ -34,11 +41,11 @@ export function createHop(
   const client = ClientProxyFactory.create(OPTIONS);
   const AppController = defineController({
     param: TransactionId(),
-    handle: (_self, id) => firstValueFrom(client.send(subject, { id: id ?? null })),
+    handle: (_self, id) => firstValueFrom(client.send(subject, message(id))),
     readTag,
   });
 
-  const Responder = defineResponder(subject, reply, responderInject);
+  const Responder = defineResponder(subject, reply, responderInject, true);
   class ResponderModule {}
   decorateClass(ResponderModule, Module({ imports: responderImports, controllers: [Responder] }));
 

@@ -8,6 +8,8 @@ import { sameName } from './header-values.js';
  */
 interface NatsHeaders extends Iterable<[string, string[]]> {
   append(key: string, value: string): void;
+  /** `MsgHdrsImpl#headers`, public: each name with its values. */
+  readonly headers?: unknown;
 }
 
 /** The parts of `NatsContext` the carrier uses. */
@@ -50,18 +52,18 @@ export const natsCarrier: TransportCarrier<NatsContextLike, NatsClient> = {
 
   forward(client, header, currentId) {
     const merge = client.mergeHeaders;
+    let withId: ((id: string) => NatsHeaders | undefined) | undefined;
     client.mergeHeaders = function mergeHeaders(this: NatsClient, requestHeaders?: NatsHeaders) {
       const headers = merge.call(this, requestHeaders);
       const id = currentId(client);
       if (id === undefined || (headers !== undefined && hasName(headers, header))) return headers;
+      if (headers === undefined) return (withId ??= headersWithId(merge, header))(id);
       // Empty headers made the way the client makes them, from the `@nats-io/transport-node` it
       // loaded itself: the library never resolves that package on its own.
       const result = merge.call(MAKES_EMPTY_HEADERS, undefined);
       if (result === undefined) return headers;
-      if (headers !== undefined) {
-        for (const [key, values] of headers) {
-          for (const value of values) result.append(key, value);
-        }
+      for (const [key, values] of headers) {
+        for (const value of values) result.append(key, value);
       }
       result.append(header, id);
       return result;
@@ -81,6 +83,35 @@ export const natsCarrier: TransportCarrier<NatsContextLike, NatsClient> = {
  * option is empty. Made once; the method only reads it.
  */
 const MAKES_EMPTY_HEADERS = { options: { headers: {} } } as unknown as NatsClient;
+
+/**
+ * Makes headers holding only `header: id`, of the `@nats-io/transport-node` the client loaded
+ * itself (the library never resolves that package on its own): its `MsgHdrsImpl`, whose public
+ * `headers` map takes the value as it is. `append()` would check the name and the value again and
+ * canonicalise the name on every message; both are checked once already (the header option when
+ * the module starts, every ID by the policy: printable ASCII, never CR or LF).
+ */
+function headersWithId(
+  merge: NatsClient['mergeHeaders'],
+  header: string,
+): (id: string) => NatsHeaders | undefined {
+  const sample = merge.call(MAKES_EMPTY_HEADERS, undefined);
+  if (sample === undefined) return () => undefined;
+  const Headers = sample.constructor as new () => NatsHeaders;
+  if (!(sample.headers instanceof Map) || !(new Headers().headers instanceof Map)) {
+    // Not the `MsgHdrsImpl` this was written against: its own way.
+    return (id) => {
+      const headers = merge.call(MAKES_EMPTY_HEADERS, undefined)!;
+      headers.append(header, id);
+      return headers;
+    };
+  }
+  return (id) => {
+    const headers = new Headers();
+    (headers.headers as Map<string, string[]>).set(header, [id]);
+    return headers;
+  };
+}
 
 /** Whether `headers` has `header` under any spelling. */
 function hasName(headers: NatsHeaders, header: string): boolean {
