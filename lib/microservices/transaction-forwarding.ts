@@ -4,8 +4,9 @@ import { BullMqBinding } from '../queues/bullmq.binding.js';
 
 /**
  * Makes a client the application built by hand forward the transaction ID, as clients registered
- * with `ClientsModule.register()` do with no call at all; the same for a BullMQ `Queue` made by
- * hand (queues registered with `BullModule.registerQueue()` need no call).
+ * with `ClientsModule.register()` do with no call at all; the same for a BullMQ `Queue` or
+ * `FlowProducer` made by hand (ones registered with `BullModule.registerQueue()` or
+ * `BullModule.registerFlowProducer()` need no call).
  *
  * @example
  * ```ts
@@ -32,7 +33,8 @@ export class TransactionForwarding {
 
   /**
    * Makes `client` put the current transaction ID on every message it sends (every job it adds,
-   * for a BullMQ `Queue`), and returns it. Calling it again for the same client changes nothing.
+   * for a BullMQ `Queue`; every job of every flow, for a `FlowProducer`), and returns it. Calling
+   * it again for the same client changes nothing.
    *
    * @throws TypeError when no carrier knows the client's class (give one in the `carriers`
    * option).

@@ -13,7 +13,7 @@ import { REJECTED } from '../id/transaction-id.policy.js';
 import { UnitOfWork } from '../context/unit-of-work.js';
 import { forwardableId } from '../http/propagation-targets.js';
 import { BULLMQ_PACKAGES, type BullMqPackages } from './bullmq.packages.js';
-import { readJobId, withJobId } from './job-options.carrier.js';
+import { readJobId, withFlowId, withJobId } from './job-options.carrier.js';
 import {
   claimProcessorDecorators,
   type JobProcessor,
@@ -26,16 +26,59 @@ interface JobQueue {
   addBulk(jobs: ReadonlyArray<{ name: string; data: unknown; opts?: unknown }>): Promise<unknown>;
 }
 
-/** Marks queues this library forwards from already. */
+/** The part of BullMQ's `FlowProducer` that adds flows. */
+interface FlowAdder {
+  add(flow: unknown, opts?: unknown): Promise<unknown>;
+  addBulk(flows: readonly unknown[]): Promise<unknown>;
+}
+
+/** Marks queues and flow producers this library forwards from already. */
 const BOUND = Symbol.for('nestjs-transaction-id:bound');
+
+// Jobs are work of the same system, not calls to other services: `propagationTargets`, which
+// lists services, does not filter them.
+const currentId = () => forwardableId(undefined, undefined);
+
+/** Makes `queue`'s `add()` and `addBulk()` put the current ID on the options of each job. */
+function stampJobs(queue: JobQueue, key: string): void {
+  const { add, addBulk } = queue;
+  queue.add = function (this: JobQueue, name, data, opts) {
+    return add.call(this, name, data, withJobId(opts, key, currentId()));
+  };
+  queue.addBulk = function (this: JobQueue, jobs) {
+    const id = currentId();
+    if (id === undefined || !Array.isArray(jobs)) return addBulk.call(this, jobs);
+    return addBulk.call(
+      this,
+      jobs.map((job) => ({ ...job, opts: withJobId(job?.opts, key, id) })),
+    );
+  };
+}
+
+/** Makes `producer`'s `add()` and `addBulk()` put the current ID on every job of each flow. */
+function stampFlows(producer: FlowAdder, key: string): void {
+  const { add, addBulk } = producer;
+  producer.add = function (this: FlowAdder, flow, opts) {
+    return add.call(this, withFlowId(flow, key, currentId()), opts);
+  };
+  producer.addBulk = function (this: FlowAdder, flows) {
+    const id = currentId();
+    if (id === undefined || !Array.isArray(flows)) return addBulk.call(this, flows);
+    return addBulk.call(
+      this,
+      flows.map((flow) => withFlowId(flow, key, id)),
+    );
+  };
+}
 
 /**
  * Carries the transaction ID through `@nestjs/bullmq` queues, with no code in the application.
- * Queues registered as providers (`BullModule.registerQueue()`) put the current ID on every job
- * they add; `TransactionForwarding.forward()` does the same for queues made by hand. Every job
- * of a `@Processor` runs as a unit of work of its own, under the ID its job carries, in the
- * isolation scope `@sentry/nestjs` forked for it where it did (a fresh one otherwise); an error
- * the processor throws is reported once, tagged, for each attempt it fails.
+ * Queues and flow producers registered as providers (`BullModule.registerQueue()`,
+ * `BullModule.registerFlowProducer()`) put the current ID on every job they add;
+ * `TransactionForwarding.forward()` does the same for ones made by hand. Every job of a
+ * `@Processor` runs as a unit of work of its own, under the ID its job carries, in the isolation
+ * scope `@sentry/nestjs` forked for it where it did (a fresh one otherwise); an error the
+ * processor throws is reported once, tagged, for each attempt it fails.
  */
 @Injectable()
 export class BullMqBinding implements JobRunner, OnModuleInit, OnApplicationShutdown {
@@ -77,31 +120,21 @@ export class BullMqBinding implements JobRunner, OnModuleInit, OnApplicationShut
   }
 
   /**
-   * Makes `queue` put the current transaction ID on every job it adds; `false` when it is not a
-   * BullMQ `Queue`. Forwarding a queue twice changes nothing.
+   * Makes `producer` put the current transaction ID on every job it adds: a BullMQ `Queue`, or a
+   * `FlowProducer` (every job of every flow); `false` when it is neither. Forwarding a producer
+   * twice changes nothing.
    */
-  forward(queue: unknown): boolean {
-    const Queue = this.bullmq?.Queue;
-    if (Queue === undefined || !(queue instanceof Queue)) return false;
-    const target = queue as JobQueue & { [BOUND]?: true };
+  forward(producer: unknown): boolean {
+    const { Queue, FlowProducer } = this.bullmq ?? {};
+    const isQueue = Queue !== undefined && producer instanceof Queue;
+    if (!isQueue && !(FlowProducer !== undefined && producer instanceof FlowProducer)) {
+      return false;
+    }
+    const target = producer as { [BOUND]?: true };
     if (target[BOUND]) return true;
     target[BOUND] = true;
-    const { key } = this;
-    // Jobs are work of the same system, not calls to other services: `propagationTargets`,
-    // which lists services, does not filter them.
-    const currentId = () => forwardableId(undefined, undefined);
-    const { add, addBulk } = target;
-    target.add = function (this: JobQueue, name, data, opts) {
-      return add.call(this, name, data, withJobId(opts, key, currentId()));
-    };
-    target.addBulk = function (this: JobQueue, jobs) {
-      const id = currentId();
-      if (id === undefined || !Array.isArray(jobs)) return addBulk.call(this, jobs);
-      return addBulk.call(
-        this,
-        jobs.map((job) => ({ ...job, opts: withJobId(job?.opts, key, id) })),
-      );
-    };
+    if (isQueue) stampJobs(producer as JobQueue, this.key);
+    else stampFlows(producer as FlowAdder, this.key);
     return true;
   }
 

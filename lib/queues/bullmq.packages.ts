@@ -6,6 +6,8 @@ import { patchProcessorDecorator } from './processor-decoration.js';
 export interface BullMqPackages {
   /** BullMQ's `Queue`: providers that are instances of it forward the ID. */
   readonly Queue: abstract new (...args: never[]) => object;
+  /** BullMQ's `FlowProducer`: providers that are instances of it forward the ID on every job. */
+  readonly FlowProducer: abstract new (...args: never[]) => object;
   /** Fails a job for good, without retries. */
   readonly UnrecoverableError: new (message: string) => Error;
   /** The token of `@nestjs/bullmq`'s processor decorator. */
@@ -31,10 +33,17 @@ export async function loadBullMq(modules: ModulesContainer): Promise<BullMqPacka
   const nest = await importOptional<Partial<BullMqPackages>>('@nestjs/bullmq');
   if (nest?.ProcessorDecoratorService === undefined) return undefined;
   const bullmq = await importOptional<Partial<BullMqPackages>>('bullmq');
-  if (bullmq?.Queue === undefined || bullmq.UnrecoverableError === undefined) return undefined;
+  if (
+    bullmq?.Queue === undefined ||
+    bullmq.FlowProducer === undefined ||
+    bullmq.UnrecoverableError === undefined
+  ) {
+    return undefined;
+  }
   patchProcessorDecorator(nest.ProcessorDecoratorService);
   return {
     Queue: bullmq.Queue,
+    FlowProducer: bullmq.FlowProducer,
     UnrecoverableError: bullmq.UnrecoverableError,
     ProcessorDecoratorService: nest.ProcessorDecoratorService,
   };

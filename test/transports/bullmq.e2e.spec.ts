@@ -8,10 +8,18 @@ import {
   Query,
   type INestApplication,
   type INestApplicationContext,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Queue, type Job } from 'bullmq';
+import {
+  BullModule,
+  InjectFlowProducer,
+  InjectQueue,
+  Processor,
+  WorkerHost,
+  getFlowProducerToken,
+} from '@nestjs/bullmq';
+import { FlowProducer, Queue, type FlowJob, type Job } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   TransactionContext,
@@ -23,11 +31,12 @@ import { sentryTestOptions } from '../fixtures/sentry-options.js';
 import { brokerReachable } from '../fixtures/broker.js';
 import { expectEachFailureReportedOnce } from './support/load-reports.js';
 
-// A producer (HTTP gateway with a queue from BullModule.registerQueue()) and a worker (a
-// standalone application with a @Processor), both with nothing but forRoot(), over the Redis on
-// 127.0.0.1:6379.
+// A producer (HTTP gateway with a queue from BullModule.registerQueue() and a flow producer from
+// BullModule.registerFlowProducer()) and a worker (a standalone application with a @Processor),
+// both with nothing but forRoot(), over the Redis on 127.0.0.1:6379.
 const REDIS = { host: '127.0.0.1', port: 6379 };
 const QUEUE = `transaction-id-${process.pid}-${Date.now()}`;
+const FLOWS = `${QUEUE}-flows`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const KEY = 'x-transaction-id';
 const reachable = await brokerReachable('Redis', `redis://${REDIS.host}:${REDIS.port}`);
@@ -95,11 +104,58 @@ class HandMadeQueue {
   }
 }
 
+@Injectable()
+class HandMadeFlowProducer implements OnModuleDestroy {
+  private flows: FlowProducer | undefined;
+
+  constructor(private readonly forwarding: TransactionForwarding) {}
+
+  get(): FlowProducer {
+    this.flows ??= this.forwarding.forward(new FlowProducer({ connection: REDIS }));
+    return this.flows;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.flows?.close();
+  }
+}
+
+/**
+ * A parent job, its child and the child's child, all on QUEUE, each leaving one Sentry event: the
+ * child and the grandchild fail the first of two attempts, then the parent (run once both are
+ * done) fails its only one. `own` is the child's own ID option.
+ */
+function flowOf(marker: string, own?: string): FlowJob {
+  return {
+    name: 'work',
+    queueName: QUEUE,
+    data: { marker: `${marker}-parent`, fail: true },
+    children: [
+      {
+        name: 'work',
+        queueName: QUEUE,
+        data: { marker: `${marker}-child`, failUntil: 2 },
+        opts: { attempts: 2, ...(own === undefined ? {} : { [KEY]: own }) },
+        children: [
+          {
+            name: 'work',
+            queueName: QUEUE,
+            data: { marker: `${marker}-grandchild`, failUntil: 2 },
+            opts: { attempts: 2 },
+          },
+        ],
+      },
+    ],
+  };
+}
+
 @Controller()
 class GatewayController {
   constructor(
     @InjectQueue(QUEUE) private readonly queue: Queue,
+    @InjectFlowProducer(FLOWS) private readonly flows: FlowProducer,
     private readonly handMade: HandMadeQueue,
+    private readonly handMadeFlows: HandMadeFlowProducer,
   ) {}
 
   @Get('enqueue')
@@ -135,6 +191,23 @@ class GatewayController {
     await this.handMade.get().add('work', { marker }, { removeOnComplete: true });
     return {};
   }
+
+  @Get('flow')
+  async addFlow(
+    @Query('marker') marker: string,
+    @Query('own') own?: string,
+    @Query('hand-made') handMade?: string,
+  ) {
+    const flows = handMade === undefined ? this.flows : this.handMadeFlows.get();
+    await flows.add(flowOf(marker, own));
+    return {};
+  }
+
+  @Get('flow-bulk')
+  async addFlows(@Query('marker') marker: string) {
+    await this.flows.addBulk([flowOf(`${marker}-1`), flowOf(`${marker}-2`)]);
+    return {};
+  }
 }
 
 @Module({
@@ -142,9 +215,10 @@ class GatewayController {
     TransactionModule.forRoot(),
     BullModule.forRoot({ connection: REDIS }),
     BullModule.registerQueue({ name: QUEUE }),
+    BullModule.registerFlowProducer({ name: FLOWS }),
   ],
   controllers: [GatewayController],
-  providers: [HandMadeQueue],
+  providers: [HandMadeQueue, HandMadeFlowProducer],
 })
 class GatewayModule {}
 
@@ -225,6 +299,15 @@ async function attemptsOf(marker: string, count = 1): Promise<Attempt[]> {
   return attempts.get(marker)!;
 }
 
+/** The IDs `flowOf(marker)`'s jobs ran under, attempt by attempt, once all have run. */
+async function flowIds(marker: string) {
+  return {
+    parent: (await attemptsOf(`${marker}-parent`)).map((attempt) => attempt.id),
+    child: (await attemptsOf(`${marker}-child`, 2)).map((attempt) => attempt.id),
+    grandchild: (await attemptsOf(`${marker}-grandchild`, 2)).map((attempt) => attempt.id),
+  };
+}
+
 describe.skipIf(!reachable)('BullMQ', () => {
   it("a job added in a request runs under the request's ID, with exactly the data it was given", async () => {
     const id = 'bullmq-4e5f6a7b-add';
@@ -258,6 +341,68 @@ describe.skipIf(!reachable)('BullMQ', () => {
     const id = 'bullmq-4e5f6a7b-hand-made';
     await get('/hand-made?marker=hand-made', id);
     expect((await attemptsOf('hand-made'))[0].id).toBe(id);
+  });
+
+  it("a flow added in a request runs under the request's ID, every job of it, each failure reported with its tag", async () => {
+    const id = 'bullmq-4e5f6a7b-flow';
+    await get('/flow?marker=flow', id);
+    expect(await flowIds('flow')).toEqual({ parent: [id], child: [id, id], grandchild: [id, id] });
+    await sentry.waitFor(() => sentry.eventsFor(id).length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const reported = sentry.eventsFor(id).map((event) => ({
+      marker: event.tags?.marker,
+      message: event.exception?.values?.[0]?.value,
+    }));
+    expect(reported).toHaveLength(3);
+    expect(reported).toEqual(
+      expect.arrayContaining(
+        ['flow-parent', 'flow-child', 'flow-grandchild'].map((marker) => ({
+          marker,
+          message: `job failed for ${marker}`,
+        })),
+      ),
+    );
+  });
+
+  it('addBulk() on a flow producer carries the ID on every job of every flow', async () => {
+    const id = 'bullmq-4e5f6a7b-flow-bulk';
+    await get('/flow-bulk?marker=flow-bulk', id);
+    const all = { parent: [id], child: [id, id], grandchild: [id, id] };
+    expect(await flowIds('flow-bulk-1')).toEqual(all);
+    expect(await flowIds('flow-bulk-2')).toEqual(all);
+  });
+
+  it("an ID a flow's job carries in its own options wins, for that job only", async () => {
+    const id = 'bullmq-4e5f6a7b-flow-gateway';
+    await get('/flow?marker=flow-own&own=flow-own-id', id);
+    expect(await flowIds('flow-own')).toEqual({
+      parent: [id],
+      child: ['flow-own-id', 'flow-own-id'],
+      grandchild: [id, id],
+    });
+  });
+
+  it('a flow producer made by hand forwards after TransactionForwarding.forward()', async () => {
+    const id = 'bullmq-4e5f6a7b-flow-hand-made';
+    await get('/flow?marker=flow-hand-made&hand-made=1', id);
+    expect(await flowIds('flow-hand-made')).toEqual({
+      parent: [id],
+      child: [id, id],
+      grandchild: [id, id],
+    });
+  });
+
+  it('a flow added outside any unit of work carries nothing, and each job gets an ID of its own', async () => {
+    const flows = gateway.get<FlowProducer>(getFlowProducerToken(FLOWS));
+    await flows.add(flowOf('flow-outside'));
+    await flowIds('flow-outside');
+    const seen = ['parent', 'child', 'grandchild'].flatMap((node) =>
+      attempts.get(`flow-outside-${node}`)!,
+    );
+    for (const attempt of seen) {
+      expect(attempt.opts[KEY]).toBeUndefined();
+      expect(attempt.id).toMatch(UUID);
+    }
   });
 
   it('a job a plain BullMQ producer added with the option set by hand is read', async () => {

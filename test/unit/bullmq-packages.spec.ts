@@ -25,6 +25,9 @@ describe('BullMQ support', () => {
     const packages = await bullMqPackagesFor([
       BullModule.forRoot({ connection: { host: '127.0.0.1', port: 6379, lazyConnect: true } }),
     ]);
-    expect(packages).toMatchObject({ Queue: expect.any(Function) });
+    expect(packages).toMatchObject({
+      Queue: expect.any(Function),
+      FlowProducer: expect.any(Function),
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readJobId, withJobId } from '../../lib/queues/job-options.carrier.js';
+import { readJobId, withFlowId, withJobId } from '../../lib/queues/job-options.carrier.js';
 
 const KEY = 'x-transaction-id';
 
@@ -25,6 +25,45 @@ describe('withJobId', () => {
   it('leaves repeatable jobs alone: each run is work of its own', () => {
     const opts = { repeat: { every: 1_000 } };
     expect(withJobId(opts, KEY, 'id-1')).toBe(opts);
+  });
+});
+
+describe('withFlowId', () => {
+  const flow = () => ({
+    name: 'parent',
+    queueName: 'q',
+    opts: { attempts: 2 },
+    children: [
+      {
+        name: 'child',
+        queueName: 'q',
+        opts: { [KEY]: 'own' },
+        children: [{ name: 'grandchild', queueName: 'q' }],
+      },
+    ],
+  });
+
+  it("puts the ID on every node's options, the node's own value winning, in a copy", () => {
+    const given = flow();
+    expect(withFlowId(given, KEY, 'id-1')).toEqual({
+      name: 'parent',
+      queueName: 'q',
+      opts: { attempts: 2, [KEY]: 'id-1' },
+      children: [
+        {
+          name: 'child',
+          queueName: 'q',
+          opts: { [KEY]: 'own' },
+          children: [{ name: 'grandchild', queueName: 'q', opts: { [KEY]: 'id-1' } }],
+        },
+      ],
+    });
+    expect(given).toEqual(flow());
+  });
+
+  it('adds nothing outside a unit of work', () => {
+    const given = flow();
+    expect(withFlowId(given, KEY, undefined)).toBe(given);
   });
 });
 
