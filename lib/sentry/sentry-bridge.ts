@@ -23,6 +23,8 @@ type SentrySdk = Pick<
   | 'captureException'
   | 'continueTrace'
   | 'startNewTrace'
+  | 'getCurrentScope'
+  | 'getActiveSpan'
 >;
 
 /** What `@sentry/core`, when it is the same version, adds: the default scope and request data. */
@@ -226,8 +228,13 @@ export class SentryBridge {
   /** A job or message is a trace of its own, not a part of whatever ran before it. */
   private fork<T>(store: TransactionStore, fn: () => T): T {
     const { sdk } = this;
+    const outerTrace = sdk.getCurrentScope().getPropagationContext().traceId;
     return sdk.withIsolationScope((forked) => {
       hold(forked, store, this.spansReadAttributes);
+      // `@sentry/node` 11's fork starts a trace of its own unless the outer work continues one.
+      // Where it did and no span is active, `startNewTrace()` would only clone both scopes again.
+      const started = sdk.getCurrentScope().getPropagationContext().traceId !== outerTrace;
+      if (started && sdk.getActiveSpan() === undefined) return fn();
       return sdk.startNewTrace(fn);
     });
   }

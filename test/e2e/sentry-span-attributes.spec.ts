@@ -104,6 +104,41 @@ describe.each(ADAPTERS)('span attributes on %s', (adapter) => {
     },
   );
 
+  it.runIf(STREAMS_SPANS)(
+    'a job run in a request that started its own trace is a trace of its own too',
+    async () => {
+      const id = randomUUID();
+      const jobId = `job-${randomUUID()}`;
+      const service = await spawnService(TRACED_SERVICE, {
+        ADAPTER: adapter,
+        SENTRY_DSN: sentry.dsn(1),
+        WITH_MODULE: '1',
+      });
+      try {
+        // No `sentry-trace`: the request's span is the root of a trace the request started.
+        const response = await fetch(`${service.url}/job/${jobId}`, {
+          headers: { 'x-transaction-id': id },
+        });
+        expect(await response.json()).toEqual({ id: jobId });
+      } finally {
+        await service.stop(); // flushes Sentry
+      }
+      await sentry.waitFor(() => sentry.spans.filter((span) => span.is_segment).length >= 2);
+      const idOf = (span: (typeof sentry.spans)[number]) => span.attributes?.transaction_id?.value;
+      const requestTrace = sentry.spans.find((span) => span.is_segment && idOf(span) === id);
+      const jobSpans = sentry.spans.filter((span) => span.name.startsWith('job'));
+      expect(requestTrace).toBeDefined();
+      expect(jobSpans.map((span) => [span.name, idOf(span)])).toEqual(
+        expect.arrayContaining([
+          ['job', jobId],
+          ['job step', jobId],
+        ]),
+      );
+      // Not children of the request's span: the job's spans start a trace of their own.
+      for (const span of jobSpans) expect(span.trace_id).not.toBe(requestTrace!.trace_id);
+    },
+  );
+
   it("puts the request's ID on the spans of its transaction event (traceLifecycle 'static')", async () => {
     const requests = tracedRequests();
     await sendAll(adapter, { TRACE_LIFECYCLE: 'static' }, requests);

@@ -186,6 +186,13 @@ export function describeTransport(transport: TransportUnderTest): void {
       }
       expect(perId.size).toBe(100);
       expect([...perId.values()].every((count) => count === 1)).toBe(true);
+      // Each message a trace of its own, as each HTTP request is.
+      const traces = new Set(
+        events.map(
+          (event) => (event.contexts as { trace?: { trace_id?: string } }).trace?.trace_id,
+        ),
+      );
+      expect(traces.size).toBe(100);
     });
 
     it('a receiver without the library gets exactly the payload the sender passed', async () => {
