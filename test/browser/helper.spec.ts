@@ -83,12 +83,18 @@ async function initSentry(
 const flush = () => page.evaluate(() => harness.Sentry.flush(10_000));
 
 /** Tag and message (or exception) of each event received, in order. */
+/**
+ * Each event's `[transaction_id tag, message]`, sorted by message: the browser SDK sends each
+ * event in a request of its own, and they may arrive in any order.
+ */
 const received = () =>
-  sentry.events.map((event) => [
-    event.tags?.transaction_id,
-    event.message ??
-      `${event.exception?.values?.[0]?.type}: ${event.exception?.values?.[0]?.value}`,
-  ]);
+  sentry.events
+    .map((event) => [
+      event.tags?.transaction_id,
+      event.message ??
+        `${event.exception?.values?.[0]?.type}: ${event.exception?.values?.[0]?.value}`,
+    ])
+    .toSorted((a, b) => String(a[1]).localeCompare(String(b[1])));
 
 describe('nestjs-transaction-id/browser in Chromium', () => {
   it('tags every Sentry event with the current ID, one per page load, until a new one replaces it', async () => {
@@ -178,16 +184,18 @@ describe('nestjs-transaction-id/browser in Chromium', () => {
       missingFailure: true,
     });
     expect(received()).toEqual([
+      [seen.current, `TransactionRequestError: GET ${server.origin}/answer failed with status 404`],
       [
         'server-chosen',
         `TransactionRequestError: GET ${server.origin}/answer failed with status 500`,
       ],
-      [seen.current, `TransactionRequestError: GET ${server.origin}/answer failed with status 404`],
     ]);
-    expect(sentry.events[0].exception?.values?.[0]?.mechanism).toEqual({
-      type: 'auto.http.nestjs_transaction_id',
-      handled: true,
-    });
+    for (const event of sentry.events) {
+      expect(event.exception?.values?.[0]?.mechanism).toEqual({
+        type: 'auto.http.nestjs_transaction_id',
+        handled: true,
+      });
+    }
   });
 
   it('reports a request that got no answer once, with the ID it was sent with, and not an abort', async () => {
@@ -222,9 +230,9 @@ describe('nestjs-transaction-id/browser in Chromium', () => {
       xhrFailure: `GET ${closed.origin}/down failed: no response`,
     });
     expect(received()).toEqual([
+      [seen.current, `TransactionRequestError: GET ${closed.origin}/down failed: no response`],
       // Sentry's SDK adds the host to the browser's message.
       [seen.current, expect.stringMatching(/^TypeError: Failed to fetch/)],
-      [seen.current, `TransactionRequestError: GET ${closed.origin}/down failed: no response`],
     ]);
     expect(await page.evaluate(() => harness.failures.map((failure) => failure.name))).toEqual([
       'TypeError',
