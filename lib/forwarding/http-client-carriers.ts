@@ -1,4 +1,5 @@
 import type { ClientRequest } from 'node:http';
+import { sameHeaderName } from '../utils/header-name.js';
 
 /**
  * How to read and set a header on one kind of outgoing request, and where it goes: all that
@@ -38,7 +39,7 @@ export const undiciCarrier: HttpClientCarrier<UndiciRequest> = {
     }
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i];
-      if (typeof name === 'string' && name.toLowerCase() === header) return true;
+      if (typeof name === 'string' && sameHeaderName(name, header)) return true;
     }
     return false;
   },

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { sameHeaderName } from '../utils/header-name.js';
 
 /** The parts of an incoming request (Node.js, Express, Fastify) that carry its headers. */
 export interface IncomingHeaders {
@@ -27,7 +28,7 @@ function countHeaderLines(rawHeaders: readonly string[] | undefined, name: strin
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const key = rawHeaders[i];
-    if (key.length === name.length && key.toLowerCase() === name) count++;
+    if (sameHeaderName(key, name)) count++;
   }
   return count;
 }

@@ -1,5 +1,6 @@
 import { ServerResponse } from 'node:http';
 import type { TransactionStore } from '../context/transaction.storage.js';
+import { sameHeaderName } from '../utils/header-name.js';
 
 type OutgoingHeaders = Parameters<ServerResponse['writeHead']>[1];
 type WriteHead = (
@@ -75,9 +76,7 @@ function writeHeadEchoing(
 function hasHeader(headers: object, name: string): boolean {
   if (Object.hasOwn(headers, name)) return true;
   for (const key in headers) {
-    if (key.length === name.length && key.toLowerCase() === name && Object.hasOwn(headers, key)) {
-      return true;
-    }
+    if (sameHeaderName(key, name) && Object.hasOwn(headers, key)) return true;
   }
   return false;
 }
@@ -87,9 +86,7 @@ function hasHeaderLine(lines: readonly unknown[], name: string): boolean {
   const pairs = Array.isArray(lines[0]);
   for (let i = 0; i < lines.length; i += pairs ? 1 : 2) {
     const key: unknown = pairs ? (lines[i] as unknown[])[0] : lines[i];
-    if (typeof key === 'string' && key.length === name.length && key.toLowerCase() === name) {
-      return true;
-    }
+    if (typeof key === 'string' && sameHeaderName(key, name)) return true;
   }
   return false;
 }

@@ -11,6 +11,7 @@ import {
 import { originOf } from '../context/error-origin.js';
 import { isAnswer } from './answer-exceptions.js';
 import { importOptional } from '../utils/import-optional.js';
+import { sameHeaderName } from '../utils/header-name.js';
 
 /** The part of `@sentry/node` the library uses. */
 type SentrySdk = Pick<
@@ -387,7 +388,7 @@ function tagsOf({ id, clientId }: TransactionStore): Record<string, string> {
  */
 function scrubIncomingId(headers: Record<string, string>, header: string, id: string): void {
   for (const name of Object.keys(headers)) {
-    if (name.length === header.length && name.toLowerCase() === header) headers[name] = id;
+    if (sameHeaderName(name, header)) headers[name] = id;
   }
 }
 

@@ -1,3 +1,5 @@
+import { sameHeaderName } from '../../utils/header-name.js';
+
 /**
  * The one value of `header` in a record of message headers whose names a sender may have written
  * in any case (RabbitMQ `properties.headers`, MQTT 5 user properties): `undefined` when absent,
@@ -8,7 +10,7 @@ export function readHeaderRecord(record: unknown, header: string): string | null
   if (typeof record !== 'object' || record === null) return undefined;
   let found: string | null | undefined;
   for (const name of Object.keys(record)) {
-    if (!sameName(name, header)) continue;
+    if (!sameHeaderName(name, header)) continue;
     if (found !== undefined) return null;
     found = single((record as Record<string, unknown>)[name]);
   }
@@ -18,13 +20,7 @@ export function readHeaderRecord(record: unknown, header: string): string | null
 /** Whether a record of headers has `header` under any spelling. */
 export function hasHeader(record: unknown, header: string): boolean {
   if (typeof record !== 'object' || record === null) return false;
-  return Object.keys(record).some((name) => sameName(name, header));
-}
-
-/** Whether two header names are the same name (`header` is lower case). */
-export function sameName(name: string, header: string): boolean {
-  // Senders with the library write the name as it is configured: no lower-cased copy for those.
-  return name === header || (name.length === header.length && name.toLowerCase() === header);
+  return Object.keys(record).some((name) => sameHeaderName(name, header));
 }
 
 /** A header's value as one string; `null` for several values or anything else. */

@@ -1,4 +1,5 @@
 import type { TransportCarrier } from '../transport-carrier.js';
+import { sameHeaderName } from '../../utils/header-name.js';
 
 /** A Kafka record header value, as kafkajs and Nest's `KafkaParser` give it. */
 type HeaderValue = unknown;
@@ -66,7 +67,7 @@ function readHeader(
   let found: HeaderValue;
   let count = 0;
   for (const key of Object.keys(headers)) {
-    if (key.toLowerCase() !== name || headers[key] === undefined) continue;
+    if (!sameHeaderName(key, name) || headers[key] === undefined) continue;
     found = headers[key];
     count++;
   }
@@ -94,7 +95,7 @@ function withHeader(record: unknown, header: string, id: string): unknown {
   }
   const name = header.toLowerCase();
   const present = Object.keys(headers).some(
-    (key) => key.toLowerCase() === name && headers[key] !== undefined,
+    (key) => sameHeaderName(key, name) && headers[key] !== undefined,
   );
   // A copy: the sender's headers object may be reused for other records.
   if (!present) target.headers = { ...headers, [header]: id };

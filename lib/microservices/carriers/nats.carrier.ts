@@ -1,5 +1,5 @@
 import type { TransportCarrier } from '../transport-carrier.js';
-import { sameName } from './header-values.js';
+import { sameHeaderName } from '../../utils/header-name.js';
 
 /**
  * NATS message headers (`MsgHdrs` of `@nats-io/transport-node`), as far as the carrier uses them:
@@ -41,7 +41,7 @@ export const natsCarrier: TransportCarrier<NatsContextLike, NatsClient> = {
     if (typeof headers?.[Symbol.iterator] !== 'function') return undefined;
     let found: string | null | undefined;
     for (const [key, values] of headers) {
-      if (!sameName(key, header)) continue;
+      if (!sameHeaderName(key, header)) continue;
       for (const value of values) {
         if (found !== undefined) return null;
         found = value;
@@ -116,7 +116,7 @@ function headersWithId(
 /** Whether `headers` has `header` under any spelling. */
 function hasName(headers: NatsHeaders, header: string): boolean {
   for (const [key] of headers) {
-    if (sameName(key, header)) return true;
+    if (sameHeaderName(key, header)) return true;
   }
   return false;
 }
